@@ -1,0 +1,32 @@
+# VideoMAE V2 pretraining schedule (official `run_mae_pretraining.py` defaults): AdamW
+# betas (0.9, 0.95), weight decay 0.05, base lr 1e-3 and min lr 1e-5 per 256 clips of batch,
+# where the batch is (clips per GPU x GPUs) and does NOT count `num_sample` repeats, warmup then
+# cosine decay, per iteration.
+num_gpus = 8
+batch_per_gpu = 32
+num_sample = 4  # repeated augmentation: views per decoded clip (not counted in the lr scaling)
+max_epochs = 800
+warmup_epochs = 40
+base_lr = 1e-3
+min_lr_base = 1e-5
+lr = base_lr * batch_per_gpu * num_gpus / 256
+min_lr = min_lr_base * batch_per_gpu * num_gpus / 256
+
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=lr, betas=(0.9, 0.95), weight_decay=0.05),
+    # 1-D parameters (norms, biases, q_bias/v_bias) and the mask token get no weight decay
+    paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0,
+                       custom_keys={'mask_token': dict(decay_mult=0.0)}),
+    clip_grad=None,
+)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-6, by_epoch=True, begin=0, end=warmup_epochs,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs, eta_min=min_lr,
+         by_epoch=True, begin=warmup_epochs, end=max_epochs, convert_to_iter_based=True),
+]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+val_cfg = None
+test_cfg = None
+auto_scale_lr = dict(enable=False, base_batch_size=256)

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Set up (or update) the vmae2 environment: a virtual environment with the whole
+# OpenMMLab stack, mmcv compiled with its ops, and vmae2 installed in develop mode.
+#
+#   bash tools/setup.sh            # creates/reuses .venv in the repository root
+#   VMAE2_VENV=/path/to/env bash tools/setup.sh
+#
+# Environment variables:
+#   VMAE2_VENV        where the virtual environment lives (default: <repo>/.venv)
+#   VMAE2_PYTHON      the interpreter that creates it (default: python3.11, else python3)
+#   VMAE2_WHEEL_DIR   local wheel folder for the compiled mmcv (default: ~/.cache/vmae2/wheels)
+#   MAX_JOBS          parallel compile jobs for mmcv (default: number of cores, at most 2
+#                     on small machines: each job peaks at ~2 GB)
+#
+# Every pin and why it exists is listed in setup.cfg and docs in README.md.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${VMAE2_VENV:-$REPO/.venv}"
+WHEEL_DIR="${VMAE2_WHEEL_DIR:-$HOME/.cache/vmae2/wheels}"
+TORCH_VERSION=2.14.1        # on local disk for pip; torch 2.13 CPU has no torchvision that imports
+TORCHVISION_VERSION=0.29.1
+MMCV_VERSION=2.1.0          # mmdet 3.3 / mmaction2 1.2 refuse mmcv 2.2; 2.1 has only an sdist on PyPI
+
+log() { echo "[vmae2 setup $(date +%H:%M:%S)] $*"; }
+
+if [[ -z "${VMAE2_PYTHON:-}" ]]; then
+  if command -v python3.11 >/dev/null 2>&1; then VMAE2_PYTHON=python3.11; else VMAE2_PYTHON=python3; fi
+fi
+
+if [[ ! -x "$VENV/bin/python" ]]; then
+  log "creating virtual environment at $VENV with $VMAE2_PYTHON"
+  "$VMAE2_PYTHON" -m venv "$VENV"
+fi
+PY="$VENV/bin/python"
+PIP=("$PY" -m pip --disable-pip-version-check -q)
+
+log "installing torch $TORCH_VERSION, torchvision $TORCHVISION_VERSION and build tools"
+"${PIP[@]}" install "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" \
+  "numpy>=2,<2.4" "setuptools<81" wheel ninja "mmengine==0.10.7"
+
+# ---------------------------------------------------------------- mmcv (compiled)
+have_mmcv_ops() {
+  "$PY" - <<'PY' 2>/dev/null
+import mmcv, sys
+from mmcv.ops import RoIAlign  # noqa: F401  (needs the compiled _ext)
+sys.exit(0 if mmcv.__version__ == "2.1.0" else 1)
+PY
+}
+
+if have_mmcv_ops; then
+  log "mmcv $MMCV_VERSION with compiled ops already installed"
+else
+  # The wheel depends on the exact torch build (C++ ABI) and on CUDA: key the cache on both.
+  KEY="$("$PY" - <<'PY'
+import sys, torch
+cuda = torch.version.cuda if torch.cuda.is_available() else None
+dev = "cu" + cuda.replace(".", "") if cuda else "cpu"
+print(f"torch{torch.__version__.split('+')[0]}-{dev}-py{sys.version_info[0]}{sys.version_info[1]}")
+PY
+)"
+  CACHE="$WHEEL_DIR/$KEY"
+  mkdir -p "$CACHE"
+  WHEEL="$(ls "$CACHE"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n1 || true)"
+  if [[ -z "$WHEEL" ]]; then
+    BUILD="$(mktemp -d)"
+    log "compiling mmcv $MMCV_VERSION with ops ($KEY); this takes ~10 minutes on 2 cores"
+    (cd "$BUILD" && "${PIP[@]}" download --no-deps --no-binary :all: --no-build-isolation \
+        "mmcv==$MMCV_VERSION" -d . && tar xzf "mmcv-$MMCV_VERSION.tar.gz")
+    SRC="$BUILD/mmcv-$MMCV_VERSION"
+    # torch >= 2.10 headers need C++20; mmcv 2.1.0 hard-codes -std=c++17.
+    sed -i 's/-std=c++17/-std=c++20/g' "$SRC/setup.py"
+    NJOBS="${MAX_JOBS:-$(( $(nproc) < 2 ? 1 : 2 ))}"
+    FORCE_CUDA=0
+    if "$PY" -c 'import torch,sys; sys.exit(0 if torch.cuda.is_available() else 1)'; then FORCE_CUDA=1; fi
+    (cd "$SRC" && MMCV_WITH_OPS=1 MAX_JOBS="$NJOBS" FORCE_CUDA="$FORCE_CUDA" \
+        "${PIP[@]}" wheel --no-build-isolation --no-deps -w "$CACHE" .)
+    rm -rf "$BUILD"
+    WHEEL="$(ls "$CACHE"/mmcv-"$MMCV_VERSION"-*.whl | head -n1)"
+    log "built $WHEEL"
+  else
+    log "using cached mmcv wheel $WHEEL"
+  fi
+  "${PIP[@]}" install --no-deps --force-reinstall "$WHEEL"
+  # mmcv's own runtime dependencies (installed --no-deps above to keep torch untouched)
+  "${PIP[@]}" install addict packaging Pillow pyyaml yapf "opencv-python>=4.9"
+fi
+
+# ---------------------------------------------------------------- the rest + vmae2
+log "installing vmae2 and the rest of the stack (mmdet, mmaction2, decord, av, timm, einops)"
+"${PIP[@]}" install --no-build-isolation -e "$REPO[tests]"
+
+log "checking the stack"
+"$PY" -c "import vmae2, mmaction.models, mmdet.models; from mmcv.ops import RoIAlign; print('vmae2', vmae2.__version__, 'ready')"

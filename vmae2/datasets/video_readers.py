@@ -1,0 +1,168 @@
+"""Frame readers behind one interface: decord (default), PyAV (fallback) and frame folders.
+
+Each reader opens a source once, knows its frame count and returns the frames at a set of
+indices as one uint8 ``(N, H, W, 3)`` RGB array. Readers decode only what is asked for: decord
+seeks (``get_batch``), PyAV decodes forward and stops at the last wanted frame, converting to RGB
+only the frames kept (the colour conversion costs as much as the decoding itself).
+
+Any failure - unreadable container, zero frames, a truncated stream that ends before a wanted
+frame, a missing image - raises :class:`BadVideoError` naming the path, so that the dataset can
+tell bad data (skip and count) from a bug (crash).
+"""
+import os.path as osp
+from typing import Optional, Sequence
+
+import cv2
+import numpy as np
+
+
+class BadVideoError(RuntimeError):
+    """A video or frame folder that cannot be read; the message starts with its path."""
+
+
+class DecordReader:
+    """Reads a video with decord.
+
+    Args:
+        path: Video file.
+        num_threads: Decoder threads; 1 suits DataLoader workers (the workers are the
+            parallelism), more helps a single-process benchmark.
+    """
+    backend = 'decord'
+
+    def __init__(self, path: str, num_threads: int = 1) -> None:
+        import decord
+        self.path = path
+        try:
+            self._vr = decord.VideoReader(path, num_threads=num_threads)
+            self.num_frames = len(self._vr)
+            self.fps = float(self._vr.get_avg_fps())
+        except Exception as e:  # decord raises its own DECORDError, RuntimeError...
+            raise BadVideoError(f'{path}: decord cannot open it ({e})') from e
+        if self.num_frames <= 0:
+            raise BadVideoError(f'{path}: no frames (decord)')
+
+    def get_frames(self, inds: Sequence[int]) -> np.ndarray:
+        """Frames at sorted unique ``inds``, ``(N, H, W, 3)`` uint8 RGB."""
+        try:
+            return self._vr.get_batch(list(inds)).asnumpy()
+        except Exception as e:
+            raise BadVideoError(f'{self.path}: decord failed to decode frames ({e})') from e
+
+
+class PyAVReader:
+    """Reads a video with PyAV (FFmpeg); slower seeking than decord, but more formats.
+
+    Args:
+        path: Video file.
+        num_threads: Decoder threads (0 = FFmpeg's choice).
+    """
+    backend = 'pyav'
+
+    def __init__(self, path: str, num_threads: int = 1) -> None:
+        import av
+        self.path = path
+        self.num_threads = num_threads
+        try:
+            with av.open(path) as container:
+                stream = container.streams.video[0]
+                self.fps = float(stream.average_rate or 0)
+                self.num_frames = stream.frames
+                if self.num_frames <= 0:
+                    # Some containers (mkv, webm) store no frame count: count packets, which
+                    # needs no decoding (one packet per frame for video streams).
+                    self.num_frames = sum(1 for p in container.demux(stream) if p.size > 0)
+        except Exception as e:  # av.error.FFmpegError, IndexError (no video stream)...
+            raise BadVideoError(f'{path}: PyAV cannot open it ({e})') from e
+        if self.num_frames <= 0:
+            raise BadVideoError(f'{path}: no frames (PyAV)')
+
+    def get_frames(self, inds: Sequence[int]) -> np.ndarray:
+        """Frames at sorted unique ``inds``, ``(N, H, W, 3)`` uint8 RGB."""
+        import av
+        wanted = list(inds)
+        out, k, n = [], 0, 0
+        try:
+            with av.open(self.path) as container:
+                stream = container.streams.video[0]
+                stream.thread_type = 'AUTO' if self.num_threads != 1 else 'SLICE'
+                if self.num_threads > 1:
+                    stream.codec_context.thread_count = self.num_threads
+                for n, frame in enumerate(container.decode(stream), start=1):
+                    if n - 1 == wanted[k]:
+                        out.append(frame.to_ndarray(format='rgb24'))
+                        k += 1
+                        if k == len(wanted):
+                            break
+        except Exception as e:
+            raise BadVideoError(f'{self.path}: PyAV failed to decode ({e})') from e
+        if k < len(wanted):
+            raise BadVideoError(f'{self.path}: stream ends after {n} frames, before frame '
+                                f'{wanted[k]} of {self.num_frames} (truncated?)')
+        return np.stack(out)
+
+
+class FrameFolderReader:
+    """Reads frames stored as image files ``frame_dir/filename_tmpl.format(start_index + i)``.
+
+    Args:
+        frame_dir: The folder.
+        filename_tmpl: File name template, e.g. ``img_{:05}.jpg``.
+        num_frames: Frame count from the list file (listing the folder would cost a syscall
+            storm on network file systems).
+        start_index: Number of the first frame file.
+    """
+    backend = 'frames'
+
+    def __init__(self, frame_dir: str, filename_tmpl: str, num_frames: int,
+                 start_index: int = 0) -> None:
+        self.path = frame_dir
+        self.filename_tmpl = filename_tmpl
+        self.num_frames = num_frames
+        self.start_index = start_index
+        self.fps = 0.0
+        if not osp.isdir(frame_dir):
+            raise BadVideoError(f'{frame_dir}: frame folder not found')
+
+    def get_frames(self, inds: Sequence[int]) -> np.ndarray:
+        """Frames at sorted unique ``inds``, ``(N, H, W, 3)`` uint8 RGB."""
+        out = []
+        for i in inds:
+            path = osp.join(self.path, self.filename_tmpl.format(self.start_index + i))
+            img = cv2.imread(path, cv2.IMREAD_COLOR)
+            if img is None:
+                raise BadVideoError(f'{path}: missing or unreadable frame')
+            out.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+        if len({im.shape for im in out}) > 1:
+            raise BadVideoError(f'{self.path}: frames of different sizes')
+        return np.stack(out)
+
+
+VIDEO_READERS = {'decord': DecordReader, 'pyav': PyAVReader}
+
+
+def open_video(path: str, backends: Sequence[str] = ('decord', 'pyav'),
+               num_threads: int = 1, skip: Optional[str] = None):
+    """Opens ``path`` with the first backend of ``backends`` that can read it.
+
+    Args:
+        path: Video file.
+        backends: Backends to try, in order.
+        num_threads: Decoder threads.
+        skip: A backend not to try (one that already failed on this file).
+
+    Raises:
+        BadVideoError: the file is missing or no backend can read it; the message lists why
+            each backend failed.
+    """
+    if not osp.isfile(path):
+        raise BadVideoError(f'{path}: file not found')
+    errors = []
+    for name in backends:
+        if name == skip:
+            continue
+        try:
+            return VIDEO_READERS[name](path, num_threads=num_threads)
+        except BadVideoError as e:
+            errors.append(str(e))
+    raise BadVideoError('; '.join(errors) or f'{path}: no backend left to try')

@@ -1,0 +1,5 @@
+"""Hooks, optimizer wrappers and other runner parts of vmae2."""
+from .hooks import *  # noqa: F401,F403
+from .optim_wrapper import AutocastOptimWrapper
+
+__all__ = ['AutocastOptimWrapper']

@@ -1,0 +1,4 @@
+"""Heads."""
+from .videomae_head import VideoMAEHead
+
+__all__ = ['VideoMAEHead']

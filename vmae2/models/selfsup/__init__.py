@@ -1,0 +1,4 @@
+"""Self-supervised pretraining algorithms."""
+from .videomae import VideoMAEV2, mask_to_index
+
+__all__ = ['VideoMAEV2', 'mask_to_index']

@@ -1,0 +1,72 @@
+"""Work-arounds for the released OpenMMLab stack on current torch/numpy.
+
+mmaction2 1.2.0 on PyPI ships ``mmaction/models/localizers/__init__.py`` importing
+``.drn.drn.DRN``, but the ``drn`` folder itself is missing from the release, so a plain
+``import mmaction.models`` raises ``ModuleNotFoundError``. vmae2 does not use DRN: we put a
+placeholder module in ``sys.modules`` whose ``DRN`` raises a clear error if anyone builds it.
+The placeholder is only installed when the real module cannot be found, so a fixed mmaction2
+release is used as is.
+
+mmaction2's multimodal (VindLU) models fail to import beside transformers 5; see
+:func:`_disable_incompatible_multimodal`.
+"""
+import importlib.util
+import os
+import sys
+import types
+
+_DRN_MISSING = ('DRN is missing from the mmaction2 1.2.0 PyPI release (its `drn` folder was not '
+                'packaged); install mmaction2 from source to use it.')
+
+
+def _install_drn_placeholder() -> None:
+    name = 'mmaction.models.localizers.drn'
+    if name in sys.modules:
+        return
+    # Look for the folder on disk: find_spec() would import mmaction.models first, which is the
+    # very import that fails.
+    spec = importlib.util.find_spec('mmaction')
+    if spec is None or not spec.submodule_search_locations:
+        return
+    for root in spec.submodule_search_locations:
+        if os.path.isdir(os.path.join(root, 'models', 'localizers', 'drn')):
+            return
+
+    class DRN:  # noqa: D401 - placeholder
+        """Placeholder for mmaction2's DRN localizer (absent from the PyPI release)."""
+
+        def __init__(self, *args, **kwargs):
+            raise ImportError(_DRN_MISSING)
+
+    pkg = types.ModuleType(name)
+    pkg.__path__ = []  # mark as a package
+    mod = types.ModuleType(name + '.drn')
+    mod.DRN = DRN
+    pkg.drn = mod
+    sys.modules[name] = pkg
+    sys.modules[name + '.drn'] = mod
+
+
+def _disable_incompatible_multimodal() -> None:
+    """mmaction2's VindLU models import helpers that transformers 5 removed
+    (``apply_chunking_to_forward`` from ``transformers.modeling_utils``); with such a
+    transformers installed (vmae2's tests use it as an oracle), ``import mmaction.models`` would
+    fail. Turn mmaction2's own switch off so it registers its placeholders instead."""
+    if 'mmaction.models' in sys.modules:
+        return
+    try:
+        from mmaction.utils import dependency
+    except Exception:  # pragma: no cover - mmaction absent
+        return
+    if not getattr(dependency, 'WITH_MULTIMODAL', False):
+        return
+    try:
+        from transformers.modeling_utils import apply_chunking_to_forward  # noqa: F401
+    except Exception:
+        dependency.WITH_MULTIMODAL = False
+
+
+def patch_mmaction() -> None:
+    """Apply the mmaction2 work-arounds (idempotent)."""
+    _install_drn_placeholder()
+    _disable_incompatible_multimodal()

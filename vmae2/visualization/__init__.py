@@ -1,0 +1,1 @@
+"""vmae2.visualization."""

@@ -58,3 +58,13 @@ def test_drn_placeholder_is_clear():
         pass
     else:
         raise AssertionError('DRN() should not build without arguments')
+
+
+def test_configs_of_other_packages_inherit_ours(tmp_path):
+    """A project's config can say `_base_ = 'vmae2::...'` (as mmaction2's projects do)."""
+    from mmengine.config import Config
+    leaf = tmp_path / 'project_cfg.py'
+    leaf.write_text("_base_ = 'vmae2::_base_/default_runtime.py'\nlog_level = 'DEBUG'\n")
+    cfg = Config.fromfile(str(leaf))
+    assert cfg.default_scope == 'vmae2' and cfg.log_level == 'DEBUG'
+    assert cfg.custom_hooks[0]['type'] == 'SafeCheckpointHook'

@@ -224,9 +224,9 @@ def test_training_lowers_loss_and_every_param_gets_grad(dual):
     model.train()
     x, enc, dec = tiny_batch()
     dec = dec if dual else None
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     losses = []
-    for step in range(8):
+    for step in range(12):
         opt.zero_grad()
         _, loss = model.forward_mae(x, enc, dec)
         loss.backward()

@@ -66,7 +66,32 @@ def _disable_incompatible_multimodal() -> None:
         dependency.WITH_MULTIMODAL = False
 
 
+def register_config_package() -> None:
+    """Let configs inherit ours with ``_base_ = 'vmae2::path/to/config.py'``.
+
+    MMEngine resolves ``pkg::`` only for packages in its fixed ``MODULE2PACKAGE`` table; the
+    configs themselves are found at ``vmae2/.mim/configs`` (a link to the repository's
+    ``configs/`` in a develop install, a copy in a wheel)."""
+    from mmengine.config import config as cfg_config
+    from mmengine.config import utils as cfg_utils
+    cfg_utils.MODULE2PACKAGE.setdefault('vmae2', 'vmae2')
+    original = cfg_config.get_installed_path
+    if getattr(original, '_vmae2', False):
+        return
+
+    # An editable (PEP 660) install keeps the distribution's metadata in site-packages but the
+    # code in the repository, where MMEngine's lookup by distribution location goes wrong.
+    def get_installed_path(package: str) -> str:
+        if package == 'vmae2':
+            return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        return original(package)
+
+    get_installed_path._vmae2 = True
+    cfg_config.get_installed_path = get_installed_path
+
+
 def patch_mmaction() -> None:
-    """Apply the mmaction2 work-arounds (idempotent)."""
+    """Apply the mmaction2 / mmengine work-arounds (idempotent)."""
     _install_drn_placeholder()
     _disable_incompatible_multimodal()
+    register_config_package()

@@ -1,1 +1,7 @@
-"""vmae2.visualization."""
+from .reconstruction import (reconstruction_grid, render_reconstructions, save_rgb,
+                             stack_grids, token_mask_to_pixels)
+
+__all__ = [
+    'reconstruction_grid', 'render_reconstructions', 'save_rgb', 'stack_grids',
+    'token_mask_to_pixels'
+]

@@ -1,3 +1,4 @@
+from .reconstruction_hook import ReconstructionVisHook
 from .safe_checkpoint_hook import SafeCheckpointHook
 
-__all__ = ['SafeCheckpointHook']
+__all__ = ['SafeCheckpointHook', 'ReconstructionVisHook']

@@ -62,7 +62,8 @@ class VideoMAEV2(BaseModel):
             :data:`DECODER_ZOO`, the MLP to the encoder's ratio, the head to
             ``3 * tubelet * p * p``) or a module.
         encoder_mask (dict): Mask generator the model uses when a batch has no masks.
-        decoder_mask (dict, optional): Decoder (query) mask generator; None = VideoMAE V1.
+        decoder_mask (dict, optional): Decoder (query) mask generator; None = VideoMAE V1 (any
+            ``decoder_mask`` in the data samples is then ignored).
         norm_pix_loss (bool): Per-tubelet normalised targets. Defaults to True.
         target_mean, target_std: Normalisation of the inputs, in ``[0, 1]`` units (ImageNet).
         data_preprocessor (dict, optional): Defaults to mmaction2's ``ActionDataPreprocessor``
@@ -179,8 +180,15 @@ class VideoMAEV2(BaseModel):
         enc = from_samples('encoder_mask')
         if enc is None:
             enc = enc_gen.batch(B, generator).to(x.device)
+        if enc.shape[1] != enc_gen.num_tokens:
+            raise ValueError(f'encoder_mask has {enc.shape[1]} tokens but the clip has '
+                             f'{enc_gen.num_tokens} (grid {enc_gen.input_size}): does the '
+                             'pipeline\'s GenerateMasks use this model\'s patch and tubelet size?')
+        if dec_gen is None:
+            # the model config decides V1 vs V2: a V1 model ignores decoder masks in the batch
+            return enc, None
         dec = from_samples('decoder_mask')
-        if dec is None and dec_gen is not None:
+        if dec is None:
             dec = dec_gen.batch(B, generator).to(x.device)
         return enc, dec
 
@@ -224,6 +232,10 @@ class VideoMAEV2(BaseModel):
         query_mask = encoder_mask if decoder_mask is None else ~decoder_mask.bool().flatten(1)
         visible_idx = mask_to_index(~encoder_mask)  # (B, Nv)
         query_idx = mask_to_index(query_mask)  # (B, Nq)
+        # loss weight: only the queries the encoder did not see count
+        weight = encoder_mask.gather(1, query_idx)  # (B, Nq)
+        # masks may live on the CPU while the model is elsewhere (e.g. on 'meta' to count FLOPs)
+        visible_idx, query_idx, weight = (t.to(inputs.device) for t in (visible_idx, query_idx, weight))
 
         latent = self.encoder.forward_features(inputs, visible_idx)  # (B, Nv, D)
         pred = self.decode(latent, visible_idx, query_idx, encoder_mask.shape[1])
@@ -231,7 +243,6 @@ class VideoMAEV2(BaseModel):
         target = pixel_target(inputs, self.patch_size, self.tubelet_size, self.norm_pix_loss,
                               self.target_mean, self.target_std)  # (B, N, K)
         target = target.gather(1, query_idx.unsqueeze(-1).expand(-1, -1, target.shape[-1]))
-        weight = encoder_mask.gather(1, query_idx)  # (B, Nq): only what the encoder did not see
         return pred, self.loss_fn(pred, target, weight)
 
     # ------------------------------------------------------------------ mmengine API

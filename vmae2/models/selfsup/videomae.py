@@ -235,7 +235,8 @@ class VideoMAEV2(BaseModel):
         # loss weight: only the queries the encoder did not see count
         weight = encoder_mask.gather(1, query_idx)  # (B, Nq)
         # masks may live on the CPU while the model is elsewhere (e.g. on 'meta' to count FLOPs)
-        visible_idx, query_idx, weight = (t.to(inputs.device) for t in (visible_idx, query_idx, weight))
+        visible_idx, query_idx, weight = (
+            t.to(inputs.device) for t in (visible_idx, query_idx, weight))
 
         latent = self.encoder.forward_features(inputs, visible_idx)  # (B, Nv, D)
         pred = self.decode(latent, visible_idx, query_idx, encoder_mask.shape[1])

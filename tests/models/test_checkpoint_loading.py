@@ -156,3 +156,22 @@ def test_unknown_layout_names_the_keys():
 def test_strict_raises_with_keys():
     with pytest.raises(RuntimeError, match='backbone.fc_norm.weight'):
         load_official_checkpoint(recognizer(), official_pretrain_sd(), strict=True)
+
+
+def test_converter_tool_roundtrip(tmp_path):
+    import os.path as osp
+    import subprocess
+    import sys
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    tool = osp.join(repo, 'tools', 'model_converters', 'convert_official.py')
+    src, dst = tmp_path / 'ft.pth', tmp_path / 'ft_vmae2.pth'
+    sd = official_finetune_sd(710)
+    torch.save({'module': sd}, src)
+    out = subprocess.run([sys.executable, tool, str(src), str(dst), '--to', 'recognizer',
+                          '--num-classes', '400'], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    ckpt = torch.load(dst, weights_only=True)
+    assert ckpt['meta']['converted_to'] == 'recognizer'
+    model = recognizer(400)
+    missing, unexpected = model.load_state_dict(ckpt['state_dict'], strict=True)
+    assert torch.equal(model.cls_head.fc_cls.weight, sd['head.weight'][load_k710_index('k400')])

@@ -1,5 +1,6 @@
 """vmae2.models: importing it registers every model component."""
 from .backbones import *  # noqa: F401,F403
+from .distillers import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
 from .layers import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403

@@ -50,6 +50,9 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
                            f'{sorted(paramwise_cfg)}; it takes layer_decay_rate and '
                            'no_decay_names')
         super().__init__(optim_wrapper_cfg, paramwise_cfg=None)
+        # non-empty, so that MMEngine's __call__ goes through add_params below
+        self.paramwise_cfg = dict(layer_decay_rate=self.layer_decay_rate,
+                                  no_decay_names=self.no_decay_names)
 
     @staticmethod
     def _find_backbones(module: nn.Module) -> Dict[str, nn.Module]:
@@ -90,7 +93,9 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             if key not in groups:
                 groups[key] = dict(
                     params=[], param_names=[], layer_id=layer_id, lr_scale=scale,
-                    lr=self.base_lr * scale, weight_decay=0. if skip_wd else self.base_wd)
+                    lr=self.base_lr * scale)
+                if skip_wd or self.base_wd is not None:  # else: the optimizer's default
+                    groups[key]['weight_decay'] = 0. if skip_wd else self.base_wd
             groups[key]['params'].append(param)
             groups[key]['param_names'].append(name)
         print_log(

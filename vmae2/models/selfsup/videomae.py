@@ -23,7 +23,7 @@ from mmengine.model import BaseModel
 from mmengine.model.weight_init import trunc_normal_
 
 from vmae2.registry import MODELS
-from ..backbones.vit_videomae import VideoViT
+from ..backbones.vit_videomae import ARCH_ZOO, VideoViT
 from ..layers import sinusoid_table
 from ..losses import IMAGENET_MEAN, IMAGENET_STD, MaskedMSELoss, patchify, pixel_target, unpatchify
 from ..masking import build_mask_generator
@@ -102,7 +102,7 @@ class VideoMAEV2(BaseModel):
             cfg = dict(decoder or {})
             cfg.setdefault('type', 'VideoMAEDecoder')
             arch = getattr(backbone, 'arch', None)
-            zoo_key = next((k for k, v in _zoo_rows().items() if v == arch), None)
+            zoo_key = next((k for k, v in ARCH_ZOO.items() if v == arch), None)
             if zoo_key is not None:
                 for k, v in DECODER_ZOO[zoo_key].items():
                     cfg.setdefault(k, v)
@@ -290,8 +290,3 @@ class VideoMAEV2(BaseModel):
         recon = unpatchify(patches, self.grid(inputs), self.patch_size, self.tubelet_size)
         return dict(original=original, reconstruction=recon.clamp(0, 1), loss=loss,
                     encoder_mask=encoder_mask, decoder_mask=decoder_mask, query_mask=query_mask)
-
-
-def _zoo_rows() -> dict:
-    from ..backbones.vit_videomae import ARCH_ZOO
-    return ARCH_ZOO

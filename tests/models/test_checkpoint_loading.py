@@ -2,7 +2,7 @@
 shapes (no real files offline), load with exact missing / unexpected key reports."""
 import pytest
 import torch
-from mmengine import DefaultScope
+from mmengine.registry import init_default_scope
 
 import vmae2.models  # noqa: F401
 from vmae2.models import VideoMAEV2, VideoViT, load_official_checkpoint
@@ -57,7 +57,7 @@ def pretrain_model():
 
 
 def recognizer(num_classes=400):
-    DefaultScope.get_instance('test_ckpt', scope_name='vmae2')
+    init_default_scope('vmae2')
     return MODELS.build(dict(
         type='Recognizer3D', backbone=dict(type='VideoViT', arch=ARCH),
         cls_head=dict(type='VideoMAEHead', num_classes=num_classes, in_channels=D)))
@@ -175,3 +175,11 @@ def test_converter_tool_roundtrip(tmp_path):
     model = recognizer(400)
     missing, unexpected = model.load_state_dict(ckpt['state_dict'], strict=True)
     assert torch.equal(model.cls_head.fc_cls.weight, sd['head.weight'][load_k710_index('k400')])
+
+
+def test_distilled_student_checkpoint_into_recognizer():
+    src = recognizer(400)
+    sd = {f'student.{k}': v for k, v in src.state_dict().items()}
+    model = recognizer(400)
+    assert load_official_checkpoint(model, {'state_dict': sd}) == ([], [], [])
+    assert torch.equal(model.backbone.patch_embed.proj.weight, src.backbone.patch_embed.proj.weight)

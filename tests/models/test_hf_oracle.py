@@ -6,7 +6,7 @@ official code uses 1e-6, so the oracle's eps is set to the official value.
 """
 import pytest
 import torch
-from mmengine import DefaultScope
+from mmengine.registry import init_default_scope
 
 import vmae2.models  # noqa: F401
 from vmae2.models import TubeMaskGenerator, VideoMAEV2, load_official_checkpoint, official_to_hf
@@ -61,7 +61,7 @@ def test_pretraining_v1_matches_hf():
 
 
 def test_classifier_logits_match_hf():
-    DefaultScope.get_instance('test_hf_oracle', scope_name='vmae2')
+    init_default_scope('vmae2')
     torch.manual_seed(0)
     ours = MODELS.build(dict(
         type='Recognizer3D', backbone=dict(type='VideoViT', arch=ARCH),

@@ -4,33 +4,27 @@
         [--iters 10] [--warmup 2] [--threads 2] [--no-decoder-mask] [--shape T H W] [--matrix]
 
 Prints the median step time, clips/s and peak memory: on CUDA ``torch.cuda.max_memory_allocated``,
-on CPU the peak resident set size during the steps (a sampling thread reading /proc/self/statm,
-so no tracemalloc slow-down; glibc's dynamic mmap threshold is pinned so freed buffers go back to
-the OS and one variant's peak does not leak into the next). ``--amp`` is bf16 autocast (CPU and
-CUDA). ``--matrix`` runs fp32 / bf16 x dual / encoder-only masking interleaved step by step, so
-that noise from other processes on the machine hits every variant alike. Masks are drawn before
-timing (the data pipeline draws them in the real run). Only ``cfg.model`` is built, but loading a
-config needs every file it inherits.
+on CPU the peak resident set size during the steps (a sampling thread reading /proc/self/statm:
+no tracemalloc slow-down). ``--amp`` is bf16 autocast (CPU and CUDA). ``--matrix`` runs fp32 /
+bf16 x dual / encoder-only masking interleaved step by step, so that noise from other processes
+on the machine hits every variant alike; the allocator keeps freed memory, so there each
+variant's CPU peak is an upper bound (the process peak so far): run one variant alone for its
+own. Masks are drawn before timing (the data pipeline draws them in the real run). Only
+``cfg.model`` is built, but loading a config needs every file it inherits.
 """
+import argparse
+import contextlib
 import os
+import os.path as osp
+import resource
+import statistics
 import sys
+import threading
+import time
 
-# Pin glibc's mmap threshold before torch allocates anything: see the module docstring.
-if os.name == 'posix' and 'MALLOC_MMAP_THRESHOLD_' not in os.environ:
-    os.environ['MALLOC_MMAP_THRESHOLD_'] = str(1 << 20)
-    os.execv(sys.executable, [sys.executable] + sys.argv)
-
-import argparse  # noqa: E402
-import contextlib  # noqa: E402
-import os.path as osp  # noqa: E402
-import resource  # noqa: E402
-import statistics  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-
-import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.registry import init_default_scope
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
@@ -58,7 +52,7 @@ def parse_args():
 class RssSampler:
     """Peak resident memory of this process while active, sampled every ``interval`` s."""
 
-    def __init__(self, interval: float = 0.002):
+    def __init__(self, interval: float = 0.005):
         self.interval, self.peak, self._on = interval, 0, False
         self._page = os.sysconf('SC_PAGE_SIZE') if hasattr(os, 'sysconf') else 4096
         threading.Thread(target=self._run, daemon=True).start()

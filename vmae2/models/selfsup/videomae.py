@@ -166,7 +166,7 @@ class VideoMAEV2(BaseModel):
 
         Returns:
             tuple: ``encoder_mask`` bool ``(B, N)`` and ``decoder_mask`` bool ``(B, N)`` or None
-            (True = masked).
+            (True = masked), on the device of the data samples (CPU when drawn here).
         """
         B = x.shape[0]
         enc_gen, dec_gen = self.mask_generators(tuple(self.grid(x)))
@@ -175,11 +175,12 @@ class VideoMAEV2(BaseModel):
             if not data_samples or any(ds.get(name, None) is None for ds in data_samples):
                 return None
             return torch.stack([torch.as_tensor(ds.get(name)).reshape(-1).bool()
-                                for ds in data_samples]).to(x.device)
+                                for ds in data_samples])
 
+        # masks stay where they are: indices drawn from CPU masks need no device sync
         enc = from_samples('encoder_mask')
         if enc is None:
-            enc = enc_gen.batch(B, generator).to(x.device)
+            enc = enc_gen.batch(B, generator)
         if enc.shape[1] != enc_gen.num_tokens:
             raise ValueError(f'encoder_mask has {enc.shape[1]} tokens but the clip has '
                              f'{enc_gen.num_tokens} (grid {enc_gen.input_size}): does the '
@@ -189,7 +190,7 @@ class VideoMAEV2(BaseModel):
             return enc, None
         dec = from_samples('decoder_mask')
         if dec is None:
-            dec = dec_gen.batch(B, generator).to(x.device)
+            dec = dec_gen.batch(B, generator)
         return enc, dec
 
     # ------------------------------------------------------------------ the recipe
@@ -276,7 +277,7 @@ class VideoMAEV2(BaseModel):
         pred, loss = self.forward_mae(inputs, encoder_mask, decoder_mask)
         encoder_mask = encoder_mask.bool().flatten(1)
         query_mask = encoder_mask if decoder_mask is None else ~decoder_mask.bool().flatten(1)
-        query_idx = mask_to_index(query_mask)
+        query_idx = mask_to_index(query_mask).to(inputs.device)
         m = inputs.new_tensor(self.target_mean).view(1, -1, 1, 1, 1)
         s = inputs.new_tensor(self.target_std).view(1, -1, 1, 1, 1)
         original = (inputs.float() * s + m).clamp(0, 1)

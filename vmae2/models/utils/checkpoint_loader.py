@@ -7,7 +7,8 @@ Layouts recognised (by their keys), each converted to the model at hand:
 * official fine-tuned / distilled: ``{'module' | 'model': {patch_embed.proj.*, blocks.N.*,
   fc_norm.*, head.*}}``;
 * HF ``VideoMAEForPreTraining`` / ``VideoMAEForVideoClassification`` state dicts;
-* vmae2 / MMEngine: ``{'state_dict': {backbone.*, cls_head.fc_cls.*}}`` or a pretraining model's.
+* vmae2 / MMEngine: ``{'state_dict': {backbone.*, cls_head.fc_cls.*}}`` (``student.``-prefixed from
+  distillation) or a pretraining model's.
 
 Targets: the pretraining model (``encoder.*`` ...), a recognizer (``backbone.*`` +
 ``cls_head.fc_cls.*``) or a bare backbone. Parts the target has no place for (the decoder when
@@ -56,6 +57,8 @@ def canonical_state_dict(ckpt: Union[str, dict]) -> Dict[str, Dict[str, torch.Te
     sd = _unwrap(ckpt)
     # torch.compile (`_orig_mod.`) and DDP (`module.`) wrappers
     sd = {k.replace('_orig_mod.', '').removeprefix('module.'): v for k, v in sd.items()}
+    # a vmae2 distillation checkpoint (KDRecognizer) keeps the student under `student.`
+    sd = {k.removeprefix('student.'): v for k, v in sd.items()}
     from .hf_convert import hf_to_official, is_hf_state_dict
     if is_hf_state_dict(sd):
         sd = hf_to_official(sd)

@@ -13,7 +13,6 @@ that kind would be out of reach from our scope).
 from mmaction.registry import DATA_SAMPLERS as MMACTION_DATA_SAMPLERS
 from mmaction.registry import DATASETS as MMACTION_DATASETS
 from mmaction.registry import EVALUATOR as MMACTION_EVALUATOR
-from mmaction.registry import FUNCTION as MMACTION_FUNCTION
 from mmaction.registry import HOOKS as MMACTION_HOOKS
 from mmaction.registry import INFERENCERS as MMACTION_INFERENCERS
 from mmaction.registry import LOG_PROCESSORS as MMACTION_LOG_PROCESSORS
@@ -32,7 +31,30 @@ from mmaction.registry import TRANSFORMS as MMACTION_TRANSFORMS
 from mmaction.registry import VISBACKENDS as MMACTION_VISBACKENDS
 from mmaction.registry import VISUALIZERS as MMACTION_VISUALIZERS
 from mmaction.registry import WEIGHT_INITIALIZERS as MMACTION_WEIGHT_INITIALIZERS
+import importlib.util
+
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import Registry
+
+
+def _child(name: str, parent: Registry, locations: list) -> Registry:
+    """A registry of scope ``vmae2`` under ``parent``.
+
+    MMEngine's ``Registry.get`` imports only the *searched* registry's ``locations`` before
+    falling back to the parent's entries, never the parent's own locations; so each child also
+    lists its parent's (e.g. ``mmaction.visualization``), or mmaction2 components would be
+    missing until something else imported them.
+    """
+    inherited = [loc for loc in getattr(parent, '_locations', []) if _importable(loc)]
+    return Registry(name, parent=parent, scope='vmae2', locations=list(locations) + inherited)
+
+
+def _importable(module: str) -> bool:
+    # mmaction2 1.2.0 lists a module that does not exist ('mmaction.mmengine') for FUNCTION
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
 
 __all__ = [
     'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'DATASETS', 'DATA_SAMPLERS',
@@ -43,46 +65,44 @@ __all__ = [
 ]
 
 # ---- engine
-RUNNERS = Registry('runner', parent=MMACTION_RUNNERS, locations=['vmae2.engine'])
-RUNNER_CONSTRUCTORS = Registry(
-    'runner constructor', parent=MMACTION_RUNNER_CONSTRUCTORS, locations=['vmae2.engine'])
-LOOPS = Registry('loop', parent=MMACTION_LOOPS, locations=['vmae2.engine'])
-HOOKS = Registry('hook', parent=MMACTION_HOOKS, locations=['vmae2.engine'])
-LOG_PROCESSORS = Registry(
-    'log_processor', parent=MMACTION_LOG_PROCESSORS, locations=['vmae2.engine'])
+RUNNERS = _child('runner', MMACTION_RUNNERS, ['vmae2.engine'])
+RUNNER_CONSTRUCTORS = _child(
+    'runner constructor', MMACTION_RUNNER_CONSTRUCTORS, ['vmae2.engine'])
+LOOPS = _child('loop', MMACTION_LOOPS, ['vmae2.engine'])
+HOOKS = _child('hook', MMACTION_HOOKS, ['vmae2.engine'])
+LOG_PROCESSORS = _child('log_processor', MMACTION_LOG_PROCESSORS, ['vmae2.engine'])
 
 # ---- data
-DATASETS = Registry('dataset', parent=MMACTION_DATASETS, locations=['vmae2.datasets'])
-DATA_SAMPLERS = Registry(
-    'data sampler', parent=MMACTION_DATA_SAMPLERS, locations=['vmae2.datasets'])
-TRANSFORMS = Registry('transform', parent=MMACTION_TRANSFORMS, locations=['vmae2.datasets'])
+DATASETS = _child('dataset', MMACTION_DATASETS, ['vmae2.datasets'])
+DATA_SAMPLERS = _child('data sampler', MMACTION_DATA_SAMPLERS, ['vmae2.datasets'])
+TRANSFORMS = _child('transform', MMACTION_TRANSFORMS, ['vmae2.datasets'])
 
 # ---- models: backbones, necks, heads, losses, data preprocessors and algorithms share one node
-MODELS = Registry('model', parent=MMACTION_MODELS, locations=['vmae2.models'])
-MODEL_WRAPPERS = Registry(
-    'model_wrapper', parent=MMACTION_MODEL_WRAPPERS, locations=['vmae2.models'])
-WEIGHT_INITIALIZERS = Registry(
-    'weight initializer', parent=MMACTION_WEIGHT_INITIALIZERS, locations=['vmae2.models'])
-TASK_UTILS = Registry('task util', parent=MMACTION_TASK_UTILS, locations=['vmae2.models'])
+MODELS = _child('model', MMACTION_MODELS, ['vmae2.models'])
+MODEL_WRAPPERS = _child('model_wrapper', MMACTION_MODEL_WRAPPERS, ['vmae2.models'])
+WEIGHT_INITIALIZERS = _child('weight initializer', MMACTION_WEIGHT_INITIALIZERS, ['vmae2.models'])
+TASK_UTILS = _child('task util', MMACTION_TASK_UTILS, ['vmae2.models'])
 
 # ---- optimisation
-OPTIMIZERS = Registry('optimizer', parent=MMACTION_OPTIMIZERS, locations=['vmae2.engine'])
-OPTIM_WRAPPERS = Registry(
-    'optim_wrapper', parent=MMACTION_OPTIM_WRAPPERS, locations=['vmae2.engine'])
-OPTIM_WRAPPER_CONSTRUCTORS = Registry(
-    'optimizer wrapper constructor',
-    parent=MMACTION_OPTIM_WRAPPER_CONSTRUCTORS,
-    locations=['vmae2.engine'])
-PARAM_SCHEDULERS = Registry(
-    'parameter scheduler', parent=MMACTION_PARAM_SCHEDULERS, locations=['vmae2.engine'])
+OPTIMIZERS = _child('optimizer', MMACTION_OPTIMIZERS, ['vmae2.engine'])
+OPTIM_WRAPPERS = _child('optim_wrapper', MMACTION_OPTIM_WRAPPERS, ['vmae2.engine'])
+OPTIM_WRAPPER_CONSTRUCTORS = _child(
+    'optimizer wrapper constructor', MMACTION_OPTIM_WRAPPER_CONSTRUCTORS, ['vmae2.engine'])
+PARAM_SCHEDULERS = _child('parameter scheduler', MMACTION_PARAM_SCHEDULERS, ['vmae2.engine'])
 
 # ---- evaluation and visualisation
-METRICS = Registry('metric', parent=MMACTION_METRICS, locations=['vmae2.evaluation'])
-EVALUATOR = Registry('evaluator', parent=MMACTION_EVALUATOR, locations=['vmae2.evaluation'])
-VISUALIZERS = Registry('visualizer', parent=MMACTION_VISUALIZERS, locations=['vmae2.visualization'])
-VISBACKENDS = Registry('vis_backend', parent=MMACTION_VISBACKENDS, locations=['vmae2.visualization'])
-INFERENCERS = Registry('inferencer', parent=MMACTION_INFERENCERS, locations=['vmae2.apis'])
-FUNCTION = Registry('function', parent=MMACTION_FUNCTION, locations=['vmae2.datasets'])
+METRICS = _child('metric', MMACTION_METRICS, ['vmae2.evaluation'])
+EVALUATOR = _child('evaluator', MMACTION_EVALUATOR, ['vmae2.evaluation'])
+VISUALIZERS = _child('visualizer', MMACTION_VISUALIZERS, ['vmae2.visualization'])
+VISBACKENDS = _child('vis_backend', MMACTION_VISBACKENDS, ['vmae2.visualization'])
+INFERENCERS = _child('inferencer', MMACTION_INFERENCERS, ['vmae2.apis'])
+# Collate functions: the runner looks them up with ``FUNCTIONS.get(name)`` on MMEngine's root
+# registry, without switching to the default scope, and the root only resolves ``scope.name`` for
+# its direct children. So this one is a direct child of the root (``'vmae2.name'`` works from
+# any config), and vmae2's collate functions also register under their bare name in the root
+# (see ``vmae2.datasets.collate``).
+FUNCTION = Registry('function', parent=MMENGINE_FUNCTIONS, scope='vmae2',
+                    locations=['vmae2.datasets'])
 
 # ---- our own: mask generators (tube, running cell, random, frame). MMEngine has no root for
 # them, so this registry has no parent; its scope is still ``vmae2``.

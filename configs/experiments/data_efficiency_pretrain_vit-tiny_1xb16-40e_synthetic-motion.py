@@ -31,7 +31,6 @@ train_dataloader = dict(
         view_pipeline=[dict(type='MultiScaleCrop', input_size=input_size,
                             scales=(1, .875, .75, .66), random_crop=False, max_wh_scale_gap=1),
                        dict(type='Resize', scale=(input_size, input_size), keep_ratio=False),
-                       dict(type='Flip', flip_ratio=0.5),
                        dict(type='FormatShape', input_format='NCTHW'),
                        dict(type='PackActionInputs')]))
 optim_wrapper = dict(

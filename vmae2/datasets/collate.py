@@ -3,6 +3,8 @@ from typing import Any, Sequence
 
 from mmengine.dataset import pseudo_collate
 
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
+
 from vmae2.registry import FUNCTION
 
 
@@ -28,3 +30,9 @@ def flatten_views_collate(data_batch: Sequence[Any]) -> Any:
         else:
             flat.append(item)
     return pseudo_collate(flat)
+
+
+# The runner resolves ``collate_fn=dict(type=NAME)`` in MMEngine's root registry without the
+# default scope: register the bare name there too (``'vmae2.flatten_views_collate'`` also works).
+MMENGINE_FUNCTIONS.register_module(name='flatten_views_collate', module=flatten_views_collate,
+                                   force=True)

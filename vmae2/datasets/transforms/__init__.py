@@ -2,7 +2,8 @@
 packing are reused as they are (see ``configs/_base_/datasets``)."""
 from .loading import SampleClip, VideoDecode, VideoInit
 
-# TODO(lead): enable once the colleague's vmae2/datasets/transforms/masking.py lands.
-# from .masking import GenerateMasks  # noqa: F401
 
-__all__ = ['VideoInit', 'SampleClip', 'VideoDecode']
+from .masking import GenerateMasks
+from .video_rand_augment import VideoRandAugment
+
+__all__ = ['VideoInit', 'SampleClip', 'VideoDecode', 'GenerateMasks', 'VideoRandAugment']

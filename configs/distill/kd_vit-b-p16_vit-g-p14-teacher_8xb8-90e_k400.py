@@ -4,9 +4,6 @@
 # encoder (`load_from` of that recipe).
 _base_ = ['../finetune/videomaev2_vit-b-p16_ft-16x4_8xb8-90e_k400.py']
 
-custom_imports = dict(imports=['vmae2.datasets.transforms.video_rand_augment',
-                               'vmae2.engine.hooks.official_checkpoint_hook',
-                               'vmae2.models.distillers'], allow_failed_imports=False)
 
 student = _base_.model
 model = dict(

@@ -49,14 +49,6 @@ def run(config: str, work_dir: str, seed: int, epochs: int, load_from: str = Non
     cfg.randomness = dict(seed=seed, deterministic=False)
     cfg.load_from = load_from
     _with_epochs(cfg, epochs)
-    collate = cfg.train_dataloader.get('collate_fn', {}).get('type')
-    if isinstance(collate, str):
-        # MMEngine's runner looks collate functions up in its root registry only, which does
-        # not see vmae2's (scope child) FUNCTION entries: register it there for this process
-        from mmengine.registry import FUNCTIONS
-        from vmae2.registry import FUNCTION
-        if FUNCTIONS.get(collate) is None:
-            FUNCTIONS.register_module(name=collate, module=FUNCTION.get(collate))
     runner = Runner.from_cfg(cfg)
     runner.train()
     return runner
@@ -82,8 +74,6 @@ def main(argv=None):
     parser.add_argument('--finetune-epochs', type=int, default=30)
     args = parser.parse_args(argv)
     register_all_modules(init_default_scope=False)
-    import mmaction.engine  # noqa: F401  (mmaction2's hooks and visualizer for the runtime)
-    import mmaction.visualization  # noqa: F401
 
     results = {'pretrained': {}, 'scratch': {}}
     for seed in args.seeds:

@@ -4,10 +4,6 @@
 # (area 0.08-1, aspect 3/4-4/3) to 224 -> flip -> random erasing 0.25.
 # Val: 1 clip, centre crop. Test: 5 clips x 3 crops (short side 224, crops along the long
 # side), softmax per view averaged per video (the head's average_clips='prob').
-custom_imports = dict(
-    imports=['vmae2.datasets.transforms.video_rand_augment',
-             'vmae2.engine.hooks.official_checkpoint_hook'],
-    allow_failed_imports=False)
 
 dataset_type = 'VideoDataset'
 data_root = 'data/kinetics400/videos_train'

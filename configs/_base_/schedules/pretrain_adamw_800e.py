@@ -14,7 +14,8 @@ min_lr = min_lr_base * batch_per_gpu * num_gpus / 256
 
 optim_wrapper = dict(
     type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=lr, betas=(0.9, 0.95), weight_decay=0.05),
+    # fused: one kernel for all parameters (~0.15 s of a ViT-B CPU step), CPU and GPU alike
+    optimizer=dict(type='AdamW', lr=lr, betas=(0.9, 0.95), weight_decay=0.05, fused=True),
     # 1-D parameters (norms, biases, q_bias/v_bias) and the mask token get no weight decay
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0,
                        custom_keys={'mask_token': dict(decay_mult=0.0)}),

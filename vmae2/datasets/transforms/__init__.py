@@ -2,7 +2,6 @@
 packing are reused as they are (see ``configs/_base_/datasets``)."""
 from .loading import SampleClip, VideoDecode, VideoInit
 
-
 from .masking import GenerateMasks
 from .video_rand_augment import VideoRandAugment
 

@@ -17,10 +17,17 @@ def _scope():
 def test_registries_are_children_of_mmaction():
     import mmaction.registry as A
     for name in ['MODELS', 'DATASETS', 'TRANSFORMS', 'METRICS', 'HOOKS', 'VISUALIZERS',
-                 'OPTIM_WRAPPER_CONSTRUCTORS', 'OPTIM_WRAPPERS', 'LOOPS', 'FUNCTION']:
+                 'OPTIM_WRAPPER_CONSTRUCTORS', 'OPTIM_WRAPPERS', 'LOOPS']:
         ours, theirs = getattr(R, name), getattr(A, name)
         assert ours.scope == 'vmae2'
         assert ours.parent is theirs, name
+        # the parent's lazy-import locations are ours too (MMEngine never imports a parent's)
+        assert set(theirs._locations) <= set(ours._locations), name
+    # collate functions: a direct child of MMEngine's root, reachable as 'vmae2.name' and bare
+    from mmengine.registry import FUNCTIONS
+    assert R.FUNCTION.parent is FUNCTIONS
+    assert FUNCTIONS.get('vmae2.flatten_views_collate') is FUNCTIONS.get('flatten_views_collate')
+    assert FUNCTIONS.get('flatten_views_collate') is not None
     assert R.MASK_GENERATORS.scope == 'vmae2' and R.MASK_GENERATORS.parent is None
 
 

@@ -5,4 +5,4 @@ _base_ = [
 # activation checkpointing: recompute each block in backward to fit the encoder in memory
 model = dict(backbone=dict(with_cp=True), decoder=dict(with_cp=True))
 # ViT-g (official recipe): base lr 6e-4 per 256 clips and gradient clipping at 0.02
-optim_wrapper = dict(optimizer=dict(lr=6e-4 * 32 * 8 / 256), clip_grad=dict(_delete_=True, max_norm=0.02))
+optim_wrapper = dict(optimizer=dict(lr=6e-4 * _base_.lr_batch_size / 256), clip_grad=dict(_delete_=True, max_norm=0.02))

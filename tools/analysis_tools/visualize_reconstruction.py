@@ -38,6 +38,9 @@ def parse_args():
                    help='clips taken one after another from --start')
     p.add_argument('--seed', type=int, default=0, help='seed of the masks')
     p.add_argument('--scale', type=int, default=1, help='integer upscaling of the frames')
+    p.add_argument('--queries-only', action='store_true',
+                   help='show only the decoder queries of dual masking (others greyed out) '
+                   'instead of decoding every patch the encoder did not see')
     p.add_argument('--cfg-options', nargs='+', action=DictAction)
     return p.parse_args()
 
@@ -110,6 +113,8 @@ def main():
     data = model.data_preprocessor(dict(inputs=clips, data_samples=None), False)
     gen = torch.Generator().manual_seed(args.seed)
     enc, dec = model.get_masks(data['inputs'], None, generator=gen)
+    if not args.queries_only:
+        dec = None  # the decoder can take any query set: decode every hidden patch
     image = render_reconstructions(model, data['inputs'], enc, dec, max_clips=len(clips),
                                    max_frames=num_frames, scale=args.scale,
                                    title_prefix=f'{osp.basename(args.video)} ')

@@ -2,15 +2,14 @@
 # betas (0.9, 0.95), weight decay 0.05, base lr 1e-3 and min lr 1e-5 per 256 clips of batch,
 # where the batch is (clips per GPU x GPUs) and does NOT count `num_sample` repeats, warmup then
 # cosine decay, per iteration.
-num_gpus = 8
-batch_per_gpu = 32
-num_sample = 4  # repeated augmentation: views per decoded clip (not counted in the lr scaling)
+# clips per optimizer step over all GPUs (32 per GPU x 8 GPUs); `num_sample` views not counted
+lr_batch_size = 32 * 8
 max_epochs = 800
 warmup_epochs = 40
 base_lr = 1e-3
 min_lr_base = 1e-5
-lr = base_lr * batch_per_gpu * num_gpus / 256
-min_lr = min_lr_base * batch_per_gpu * num_gpus / 256
+lr = base_lr * lr_batch_size / 256
+min_lr = min_lr_base * lr_batch_size / 256
 
 optim_wrapper = dict(
     type='OptimWrapper',

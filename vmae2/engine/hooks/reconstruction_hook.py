@@ -29,17 +29,21 @@ class ReconstructionVisHook(Hook):
         max_frames: frames (columns) per clip.
         scale: integer up-scaling of small frames.
         out_dir: folder under the work dir.
+        decode_all: decode every patch the encoder did not see (the decoder can take any query
+            set), for a complete picture; False shows only the running-cell queries of dual
+            masking, as trained (the others greyed out).
     """
 
     priority = 'LOW'
 
     def __init__(self, interval: int = 100, num_clips: int = 2, max_frames: int = 8,
-                 scale: int = 2, out_dir: str = 'reconstructions'):
+                 scale: int = 2, out_dir: str = 'reconstructions', decode_all: bool = True):
         self.interval = interval
         self.num_clips = num_clips
         self.max_frames = max_frames
         self.scale = scale
         self.out_dir = out_dir
+        self.decode_all = decode_all
         self._batch: Optional[dict] = None
         self.saved = []
 
@@ -72,6 +76,8 @@ class ReconstructionVisHook(Hook):
         try:
             data = model.data_preprocessor(copy.deepcopy(self._batch), False)
             enc, dec = model.get_masks(data['inputs'], data['data_samples'])
+            if self.decode_all:
+                dec = None
             image = render_reconstructions(
                 model, data['inputs'], enc, dec, max_clips=self.num_clips,
                 max_frames=self.max_frames, scale=self.scale, title_prefix=f'iter {step}: ')

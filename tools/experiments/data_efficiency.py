@@ -24,9 +24,9 @@ from vmae2.utils import register_all_modules  # noqa: E402
 
 CFG_DIR = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
                    'experiments')
-PRETRAIN = 'data_efficiency_pretrain_vit-tiny_1xb16-40e_synthetic-motion.py'
-FINETUNE = 'data_efficiency_finetune_vit-tiny_1xb16-30e_synthetic-motion.py'
-SCRATCH = 'data_efficiency_scratch_vit-tiny_1xb16-30e_synthetic-motion.py'
+PRETRAIN = 'data_efficiency_pretrain_vit-t-p8_1xb8-40e_synthetic-motion.py'
+FINETUNE = 'data_efficiency_finetune_vit-t-p8_1xb16-30e_synthetic-motion.py'
+SCRATCH = 'data_efficiency_scratch_vit-t-p8_1xb16-30e_synthetic-motion.py'
 
 
 def _with_epochs(cfg: Config, epochs: int) -> None:

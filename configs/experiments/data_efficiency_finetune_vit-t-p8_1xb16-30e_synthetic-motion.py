@@ -5,8 +5,9 @@ _base_ = ['../_base_/schedules/finetune_adamw_cosine.py']
 
 data_root = 'data/synthetic_motion'
 generator = dict(num_classes=8, clips_per_class=40, num_frames=32, size=64, seed=0)
-tiny = dict(embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384, patch_size=16)
-num_classes, clip_len, frame_interval, input_size = 8, 8, 2, 64
+# the main job's tiny ViT and clip format (16 frames, every 2nd, 64x64)
+tiny = dict(embed_dims=128, num_layers=4, num_heads=4, feedforward_channels=512, patch_size=8)
+num_classes, clip_len, frame_interval, input_size = 8, 16, 2, 64
 num_gpus, batch_per_gpu = 1, 16
 max_epochs, warmup_epochs = 30, 3
 lr = 1e-3 * batch_per_gpu * num_gpus / 256 * 8  # tiny model, short schedule: 8x per-256 lr
@@ -15,7 +16,7 @@ model = dict(
     type='Recognizer3D',
     backbone=dict(type='VideoViT', arch=tiny, tubelet_size=2, use_mean_pooling=True,
                   drop_path_rate=0.1),
-    cls_head=dict(type='VideoMAEHead', num_classes=num_classes, in_channels=96,
+    cls_head=dict(type='VideoMAEHead', num_classes=num_classes, in_channels=128,
                   dropout_ratio=0.0, average_clips='prob', label_smooth_eps=0.1),
     data_preprocessor=dict(
         type='ActionDataPreprocessor', mean=[123.675, 116.28, 103.53],

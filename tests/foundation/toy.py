@@ -90,3 +90,22 @@ class Payload:
 
     def __init__(self):
         self.value = 42
+
+
+from mmengine.hooks import Hook  # noqa: E402
+
+from vmae2.registry import HOOKS  # noqa: E402
+
+
+@HOOKS.register_module(force=True)
+class RankBatchProbeHook(Hook):
+    """Prints, once per process, the rank and a fingerprint of its first training batch."""
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if getattr(self, '_done', False):
+            return
+        inputs = data_batch['inputs']
+        total = sum(float(x.float().sum()) for x in inputs)
+        print(f'probe rank {runner.rank}/{runner.world_size} batch {len(inputs)} '
+              f'fingerprint {total:.1f}', flush=True)
+        self._done = True

@@ -1,129 +1,109 @@
-"""Measure the pretraining data pipeline: clips/s, and decoding vs augmentation time.
+"""Speed of a pretraining data pipeline in one process: clips/s, decoding vs augmentation.
 
-    python tools/analysis_tools/benchmark_pipeline.py CONFIG (--videos DIR | --list FILE)
-        [--num-clips 60] [--num-sample N] [--backends decord pyav]
+    python tools/analysis_tools/benchmark_pipeline.py CONFIG [--list FILE | --videos DIR]
+        [--num-clips N]
 
-Runs the config's training pipeline in this one process (no DataLoader workers, one thread per
-decoder), on the given videos: stage 1 (open, sample, decode: once per video) and stage 2 (crop,
-resize, format, masks, pack: once per view) are timed separately. A "clip" is one decoded video;
-with ``num_sample`` views each, views/s = clips/s x num_sample.
+Runs the dataset's ``pipeline`` (open, sample, decode) once per clip and its ``view_pipeline``
+``num_sample`` times, as the dataset does, on the videos of a list file or a folder (by default
+the dataset's own sources), and times every transform. A "clip" is one decoded video with all
+its views; views/s is also printed.
 """
 import argparse
 import os
 import os.path as osp
-import statistics
 import sys
-import tempfile
 import time
+from collections import defaultdict
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-from mmengine.config import Config, DictAction  # noqa: E402
-
-from vmae2.datasets import SampleKey, VideoPretrainDataset  # noqa: E402
-from vmae2.utils import register_all_modules  # noqa: E402
+sys.path.insert(0, osp.join(osp.dirname(__file__), '..', '..'))  # run from a checkout
+from mmengine.config import Config  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
 
 VIDEO_EXTS = ('.mp4', '.avi', '.mkv', '.webm', '.mov')
 
 
-class Timed:
-    """Wraps a callable pipeline and records the duration of each call."""
-
-    def __init__(self, fn):
-        self.fn, self.times = fn, []
-
-    def __call__(self, results):
-        t = time.perf_counter()
-        out = self.fn(results)
-        self.times.append(time.perf_counter() - t)
-        return out
-
-
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('config')
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument('--videos', help='a folder of video files')
-    src.add_argument('--list', help='a list file (official or `path label` layout)')
-    p.add_argument('--root', default='', help='folder the paths of --list are relative to')
-    p.add_argument('--num-clips', type=int, default=60, help='videos to decode (after warm-up)')
-    p.add_argument('--warmup', type=int, default=3)
-    p.add_argument('--num-sample', type=int, default=None, help='views per video (config\'s)')
-    p.add_argument('--backends', nargs='+', default=None,
-                   help='decoders in order of preference (default: the config\'s)')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction)
-    return p.parse_args(argv)
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('config')
+    src = parser.add_mutually_exclusive_group()
+    src.add_argument('--list', help='list file (either layout), paths relative to --root')
+    src.add_argument('--videos', help='folder of videos')
+    parser.add_argument('--root', default='', help='root of the paths in --list')
+    parser.add_argument('--num-clips', type=int, default=50)
+    parser.add_argument('--warmup', type=int, default=2, help='untimed clips first')
+    parser.add_argument('--backends', nargs='+', help='override the decoders, e.g. pyav')
+    parser.add_argument('--frame-interval', type=int, help='interval for --list/--videos items')
+    parser.add_argument('--num-threads', type=int, help='decoder threads')
+    parser.add_argument('--seed', type=int, default=0)
+    return parser.parse_args()
 
 
-def build_dataset(cfg: Config, ann_file: str, root: str, num_sample=None, backends=None):
-    ds_cfg = cfg.train_dataloader.dataset
-    pipeline = [dict(t) for t in ds_cfg.pipeline]
-    if backends:
-        for t in pipeline:
-            if t['type'] in ('VideoInit', 'VideoDecode'):
-                t['backends'] = tuple(backends)
-    return VideoPretrainDataset(
-        sources=[dict(ann_file=ann_file, root=root)], pipeline=pipeline,
-        view_pipeline=ds_cfg.get('view_pipeline', []),
-        num_sample=num_sample or ds_cfg.get('num_sample', 1), seed=0, max_bad_ratio=1.0)
+def main():
+    args = parse_args()
+    init_default_scope('vmae2')
+    from vmae2.datasets import VideoPretrainDataset, parse_list_file, seeded_global_rng
+    from vmae2.datasets.pretrain_dataset import build_pipeline
+    from vmae2.registry import DATASETS
 
+    cfg = Config.fromfile(args.config).train_dataloader.dataset
+    if 'pipeline' not in cfg:
+        sys.exit(f'{args.config}: train_dataloader.dataset has no pipeline')
+    load_cfg, view_cfg = list(cfg.pipeline), list(cfg.get('view_pipeline', []))
+    for t in load_cfg + view_cfg:
+        if args.backends and t['type'] in ('VideoInit', 'VideoDecode'):
+            t['backends'] = tuple(args.backends)
+        if args.num_threads and t['type'] in ('VideoInit', 'VideoDecode'):
+            t['num_threads'] = args.num_threads
+    num_sample = cfg.get('num_sample', 1)
 
-def run(args) -> dict:
-    register_all_modules(init_default_scope=True)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    tmp = None
-    if args.videos:
-        files = sorted(f for f in os.listdir(args.videos) if f.lower().endswith(VIDEO_EXTS))
-        if not files:
-            raise SystemExit(f'no videos in {args.videos}')
-        tmp = tempfile.NamedTemporaryFile('w', suffix='.txt', delete=False)
-        tmp.write('\n'.join(f'{f} 0 -1' for f in files))
-        tmp.close()
-        ann_file, root = tmp.name, args.videos
+    if args.list:
+        items = parse_list_file(args.list, root=args.root)
+    elif args.videos:
+        items = [dict(filename=osp.join(args.videos, n), start_index=0, label=-1)
+                 for n in sorted(os.listdir(args.videos)) if n.lower().endswith(VIDEO_EXTS)]
     else:
-        ann_file, root = args.list, args.root
-    ds = build_dataset(cfg, ann_file, root, args.num_sample, args.backends)
-    ds.full_init()
-    load, views = Timed(ds.pipeline), Timed(ds.view_pipeline)
-    ds.pipeline, ds.view_pipeline = load, views
-    n = len(ds)
-    decoders = []
-    for i in range(args.warmup):
-        ds[SampleKey(i % n, 0, 0)]
-    load.times.clear()
-    views.times.clear()
-    t0 = time.perf_counter()
-    for i in range(args.num_clips):
-        out = ds[SampleKey(i % n, 1 + i // n, 0)]
-        first = out[0] if isinstance(out, list) else out
-        decoders.append(first['data_samples'].metainfo.get('decoder', '?')
-                        if 'data_samples' in first else first.get('decoder', '?'))
-    wall = time.perf_counter() - t0
-    if tmp is not None:
-        os.unlink(tmp.name)
-    decode, augment = sum(load.times), sum(views.times)
-    return dict(clips=args.num_clips, views=len(views.times), wall=wall,
-                clips_per_s=args.num_clips / wall, views_per_s=len(views.times) / wall,
-                decode_s=decode, augment_s=augment, decode_share=decode / (decode + augment),
-                median_decode_ms=1e3 * statistics.median(load.times),
-                median_view_ms=1e3 * statistics.median(views.times),
-                bad=ds.tracker.num_bad, num_sample=ds.num_sample)
+        dataset = DATASETS.build(cfg)
+        assert isinstance(dataset, VideoPretrainDataset)
+        items = [dataset.get_data_info(i) for i in range(len(dataset))]
+    if not items:
+        sys.exit('no videos to benchmark')
+    if args.frame_interval:
+        for item in items:
+            item['frame_interval'] = args.frame_interval
 
+    load, views = build_pipeline(load_cfg), build_pipeline(view_cfg)
+    times, decoders = defaultdict(float), defaultdict(int)
 
-def main(argv=None):
-    args = parse_args(argv)
-    r = run(args)
-    print(f"{r['clips']} clips x {r['num_sample']} views in {r['wall']:.2f} s (1 process): "
-          f"{r['clips_per_s']:.1f} clips/s, {r['views_per_s']:.1f} views/s")
-    print(f"decode (open + sample + decode, per clip): {r['decode_s']:.2f} s "
-          f"({100 * r['decode_share']:.0f} %), median {r['median_decode_ms']:.1f} ms")
-    print(f"augment (crop + resize + format + masks + pack, per view): {r['augment_s']:.2f} s "
-          f"({100 * (1 - r['decode_share']):.0f} %), median {r['median_view_ms']:.1f} ms")
-    if r['bad']:
-        print(f"{r['bad']} unreadable samples were skipped")
-    return r
+    def run(transforms, results, timed):
+        for t in transforms.transforms:
+            start = time.perf_counter()
+            results = t(results)
+            if timed:
+                times[(transforms is load, type(t).__name__)] += time.perf_counter() - start
+        return results
+
+    for n in range(args.warmup + args.num_clips):
+        timed = n >= args.warmup
+        with seeded_global_rng(args.seed + n):
+            results = run(load, dict(items[n % len(items)]), timed)
+            if timed:
+                decoders[results.get('decoder', '?')] += 1
+            for v in range(num_sample):
+                run(views, dict(results, imgs=list(results['imgs'])), timed)
+
+    decode = sum(t for (is_load, _), t in times.items() if is_load)
+    augment = sum(t for (is_load, _), t in times.items() if not is_load)
+    total = decode + augment
+    shape = results['imgs'][0].shape if 'imgs' in results else None
+    print(f'{args.num_clips} clips from {len(items)} videos, {num_sample} views each, '
+          f'decoders used: {dict(decoders)}, decoded frame shape {shape}')
+    print(f'{args.num_clips / total:.1f} clips/s, {args.num_clips * num_sample / total:.1f} '
+          f'views/s (one process)')
+    print(f'decoding {decode / total:.0%} ({1000 * decode / args.num_clips:.1f} ms/clip), '
+          f'augmentation {augment / total:.0%} ({1000 * augment / args.num_clips:.1f} ms/clip)')
+    for (is_load, name), t in sorted(times.items(), key=lambda kv: -kv[1]):
+        stage = 'decode ' if is_load else 'augment'
+        print(f'  {stage} {name:<20s} {1000 * t / args.num_clips:7.1f} ms/clip  {t / total:5.1%}')
 
 
 if __name__ == '__main__':

@@ -29,6 +29,7 @@ class DecordReader:
             parallelism), more helps a single-process benchmark.
     """
     backend = 'decord'
+    SEEK_GAP = 64  # frames; decoding more than this forward costs more than a keyframe seek
 
     def __init__(self, path: str, num_threads: int = 1) -> None:
         import decord
@@ -43,11 +44,28 @@ class DecordReader:
             raise BadVideoError(f'{path}: no frames (decord)')
 
     def get_frames(self, inds: Sequence[int]) -> np.ndarray:
-        """Frames at sorted unique ``inds``, ``(N, H, W, 3)`` uint8 RGB."""
+        """Frames at sorted unique ``inds``, ``(N, H, W, 3)`` uint8 RGB.
+
+        Seeks once to the first frame, then walks forward with ``skip_frames``, which decodes
+        without the RGB conversion; seeking again only across gaps over ``SEEK_GAP`` frames.
+        ``get_batch`` instead seeks for every index, decoding from the previous keyframe each
+        time: 90 vs 63 ms for 16 x 4 frames of a 340x256 Kinetics clip, same frames.
+        """
+        out, pos = [], None  # pos: index of the frame the next ``next()`` returns
         try:
-            return self._vr.get_batch(list(inds)).asnumpy()
+            for i in inds:
+                # skip_frames into the last frames of a stream can return a stale frame
+                # (seen on MPEG-4 AVI); seeking there is exact
+                if (pos is None or i < pos or i - pos > self.SEEK_GAP
+                        or i >= self.num_frames - 2):
+                    self._vr.seek_accurate(int(i))
+                elif i > pos:
+                    self._vr.skip_frames(int(i - pos))
+                out.append(self._vr.next().asnumpy())
+                pos = int(i) + 1
         except Exception as e:
-            raise BadVideoError(f'{self.path}: decord failed to decode frames ({e})') from e
+            raise BadVideoError(f'{self.path}: decord failed to decode frame {i} ({e})') from e
+        return np.stack(out)
 
 
 class PyAVReader:

@@ -1,9 +1,10 @@
-# Something-Something V2 pretraining data: as Kinetics-400 but 16 frames every 2nd (SSv2 clips
-# are short and motion-centred, the official setting).
-_base_ = ['./k400_pretrain.py']
+# Something-Something V2 pretraining: 16 frames x interval 2 (SSv2 clips are short, ~4 s at 12
+# fps), otherwise the official VideoMAE V2 recipe of videomae_pretrain_224.py.
+_base_ = ['./videomae_pretrain_224.py']
 
-data_root = 'data/sthv2'
+frame_interval = 2
 train_dataloader = dict(
-    dataset=dict(
-        data_root=data_root,
-        sources=[dict(name='ssv2', ann_file='train.txt', root='videos', frame_interval=2)]))
+    dataset=dict(sources=[
+        dict(name='ssv2', ann_file='sthv2/train_pretrain.txt', root='sthv2/videos',
+             frame_interval=frame_interval),
+    ]))

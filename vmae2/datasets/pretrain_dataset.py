@@ -174,7 +174,9 @@ class VideoPretrainDataset(BaseDataset):
             self.tracker.good()
             views = []
             for v in range(self.num_sample):
-                view = dict(loaded, imgs=list(loaded['imgs']), view_idx=v)
+                view = dict(loaded, view_idx=v)
+                if 'imgs' in loaded:  # a list per view; the frame arrays are shared
+                    view['imgs'] = list(loaded['imgs'])
                 with seeded_global_rng(
                         self._stage_seed(seed, epoch, index, attempt, VIEW_STAGE + v)):
                     views.append(self.view_pipeline(view))

@@ -11,7 +11,7 @@ from typing import Callable, Dict, Literal, Optional, Sequence, Union
 from mmaction.datasets import VideoDataset
 
 from vmae2.registry import DATASETS
-from .pretrain_dataset import VideoPretrainDataset
+from .pretrain_dataset import VideoPretrainDataset, build_pipeline
 from .synthetic_motion import generate_synthetic_motion
 
 
@@ -43,7 +43,8 @@ class SyntheticMotionDataset(VideoDataset):
         kwargs.setdefault('metainfo', dict(classes=classes))
         super().__init__(
             ann_file=paths[f'{split}_list'],
-            pipeline=pipeline,
+            # built from vmae2's registry, so that no default scope is needed
+            pipeline=build_pipeline(pipeline).transforms,
             data_prefix=dict(video=root),
             **kwargs)
 

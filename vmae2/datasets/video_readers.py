@@ -65,7 +65,10 @@ class DecordReader:
                 pos = int(i) + 1
         except Exception as e:
             raise BadVideoError(f'{self.path}: decord failed to decode frame {i} ({e})') from e
-        return np.stack(out)
+        frames = np.stack(out)
+        if frames.shape[-1] != 3:  # decord 0.6 returns padded rows on some widths (48 px)
+            raise BadVideoError(f'{self.path}: decord returned frames of shape {frames.shape}')
+        return frames
 
 
 class PyAVReader:

@@ -115,6 +115,6 @@ def test_pretrain_config_on_synthetic(synthetic_root):
         assert view['inputs'].shape == (3, 16, 64, 64) and view['inputs'].dtype == torch.uint8
         sample = view['data_samples']
         assert np.array_equal(sample.frame_inds, np.arange(0, 32, 2))  # 16 x 2 of 32 frames
-        assert sample.encoder_mask.shape == (8 * 4 * 4, )
+        assert sample.encoder_mask.shape == (8 * 8 * 8, )  # patch 8 on 16x64x64
         assert abs(sample.encoder_mask.float().mean().item() - 0.9) < 0.05
         assert abs(sample.decoder_mask.float().mean().item() - 0.5) < 0.05

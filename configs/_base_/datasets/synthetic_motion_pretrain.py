@@ -4,7 +4,7 @@
 # Same recipe as videomae_pretrain_224.py at toy size: 16 frames x interval 2, 64x64, 2 views.
 num_frames = 16
 input_size = 64
-patch_size = 16
+patch_size = 8  # the main job's tiny ViT: 8x8x8 tokens of 2x8x8 pixels
 tubelet_size = 2
 frame_interval = 2  # 16 x 2 = the 32 frames of a clip
 num_sample = 2

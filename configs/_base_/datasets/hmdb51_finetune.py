@@ -4,8 +4,8 @@ _base_ = ['./k400_finetune.py']
 
 data_root = 'data/hmdb51/videos'
 data_root_val = data_root
-ann_file_train = 'data/ucf101/hmdb51_train_split_1_videos.txt'
-ann_file_val = 'data/ucf101/hmdb51_val_split_1_videos.txt'
+ann_file_train = 'data/hmdb51/hmdb51_train_split_1_videos.txt'
+ann_file_val = 'data/hmdb51/hmdb51_val_split_1_videos.txt'
 num_classes = 51
 
 blending = dict(

@@ -8,14 +8,8 @@ import torch
 import torch.nn as nn
 from mmengine.runner import load_checkpoint
 
+from tests.foundation.toy import Payload
 from vmae2.utils.checkpoint import TRUST_ENV, UntrustedCheckpointError, safe_load
-
-
-class Payload:
-    """An arbitrary object whose unpickling could run code (here it only records a flag)."""
-
-    def __init__(self):
-        self.value = 42
 
 
 def _net():

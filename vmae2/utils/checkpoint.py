@@ -18,7 +18,6 @@ types and the explicit opt-in for a file the user trusts: ``--trust-checkpoint``
 (which all read local files through ``CheckpointLoader``) use :func:`safe_load` too.
 """
 import argparse
-import io
 import os
 import os.path as osp
 import pickle
@@ -118,9 +117,3 @@ def register_safe_loader() -> None:
     from mmengine.runner.checkpoint import CheckpointLoader
     CheckpointLoader.register_scheme(prefixes='', force=True)(load_from_local_safe)
 
-
-def save_bytes(obj: Any) -> bytes:
-    """Serialise ``obj`` with ``torch.save`` into bytes (helper for tests and tools)."""
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    return buf.getvalue()

@@ -43,11 +43,12 @@ def test_class_is_defined_by_motion(label):
             'moving_left': dx < -15 and abs(dy) < 2,
             'moving_down': dy > 15 and abs(dx) < 2,
             'moving_up': dy < -15 and abs(dx) < 2,
-            # these turn or scale about a fixed point: the centroid drifts a little only
-            'rotating_clockwise': dturn > 3 and abs(dx) + abs(dy) < 6,
-            'rotating_counterclockwise': dturn < -3 and abs(dx) + abs(dy) < 6,
-            'growing': area_ratio > 2 and abs(dx) + abs(dy) < 6,
-            'shrinking': area_ratio < 0.5 and abs(dx) + abs(dy) < 6,
+            # these turn or scale about a fixed point: the centroid drifts a little only (the
+            # L shape is not centred on its pivot), well below the >15 px of the moving classes
+            'rotating_clockwise': dturn > 3 and abs(dx) + abs(dy) < 10,
+            'rotating_counterclockwise': dturn < -3 and abs(dx) + abs(dy) < 10,
+            'growing': area_ratio > 2 and abs(dx) + abs(dy) < 10,
+            'shrinking': area_ratio < 0.5 and abs(dx) + abs(dy) < 10,
         }[name]
         assert expected, (name, clip, dx, dy, area_ratio, dturn)
 

@@ -43,9 +43,23 @@ def _with_epochs(cfg: Config, epochs: int) -> None:
         cfg.train_cfg.val_interval = max(1, min(cfg.train_cfg.val_interval, epochs))
 
 
-def run(config: str, work_dir: str, seed: int, epochs: int, load_from: str = None) -> Runner:
+def _with_data(cfg: Config, root: str = None, clips_per_class: int = None) -> None:
+    """Point every SyntheticMotion dataloader of ``cfg`` at another set (tests, trial runs)."""
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dataset = cfg.get(name, {}).get('dataset')
+        if dataset is None:
+            continue
+        if root is not None:
+            dataset.root = root
+        if clips_per_class is not None:
+            dataset.generator.clips_per_class = clips_per_class
+
+
+def run(config: str, work_dir: str, seed: int, epochs: int, load_from: str = None,
+        data_root: str = None, clips_per_class: int = None) -> Runner:
     cfg = Config.fromfile(osp.join(CFG_DIR, config))
     cfg.work_dir = work_dir
+    _with_data(cfg, data_root, clips_per_class)
     cfg.randomness = dict(seed=seed, deterministic=False)
     cfg.load_from = load_from
     _with_epochs(cfg, epochs)
@@ -72,16 +86,20 @@ def main(argv=None):
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1])
     parser.add_argument('--pretrain-epochs', type=int, default=40)
     parser.add_argument('--finetune-epochs', type=int, default=30)
+    parser.add_argument('--data-root', help='another SyntheticMotion folder (default: the configs\')')
+    parser.add_argument('--clips-per-class', type=int, help='a smaller set (trial runs, tests)')
     args = parser.parse_args(argv)
     register_all_modules(init_default_scope=False)
 
     results = {'pretrained': {}, 'scratch': {}}
     for seed in args.seeds:
         root = osp.join(args.work_dir, f'seed{seed}')
-        pre = run(PRETRAIN, osp.join(root, 'pretrain'), seed, args.pretrain_epochs)
+        data = dict(data_root=args.data_root, clips_per_class=args.clips_per_class)
+        pre = run(PRETRAIN, osp.join(root, 'pretrain'), seed, args.pretrain_epochs, **data)
         ckpt = osp.join(pre.work_dir, f'epoch_{args.pretrain_epochs}.pth')
-        run(FINETUNE, osp.join(root, 'finetune'), seed, args.finetune_epochs, load_from=ckpt)
-        run(SCRATCH, osp.join(root, 'scratch'), seed, args.finetune_epochs)
+        run(FINETUNE, osp.join(root, 'finetune'), seed, args.finetune_epochs, load_from=ckpt,
+            **data)
+        run(SCRATCH, osp.join(root, 'scratch'), seed, args.finetune_epochs, **data)
         results['pretrained'][seed] = val_curve(osp.join(root, 'finetune'))
         results['scratch'][seed] = val_curve(osp.join(root, 'scratch'))
 

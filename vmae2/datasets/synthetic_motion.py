@@ -29,7 +29,7 @@ from vmae2.registry import FUNCTION
 
 CLASSES = ('moving_right', 'moving_left', 'moving_down', 'moving_up', 'rotating_clockwise',
            'rotating_counterclockwise', 'growing', 'shrinking')
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: larger shapes, calmer texture (shapes dominate the pixels)
 
 
 def _shape_points(kind: int, radius: float, angle: float) -> np.ndarray:
@@ -59,14 +59,14 @@ def render_clip(label: int, rng: np.random.Generator, num_frames: int = 32,
     """
     s = size / 64  # all distances are given for 64-pixel frames
     background = rng.integers(0, 90, 3)
-    texture = rng.integers(-25, 26, (size, size, 1))  # static, so it carries no motion cue
+    texture = rng.integers(-12, 13, (size, size, 1))  # static, so it carries no motion cue
     base = np.clip(background + texture, 0, 255).astype(np.uint8)
     colour = tuple(int(c) for c in rng.integers(140, 256, 3))
     kind = int(rng.integers(3))
-    radius = rng.uniform(6, 9) * s
+    radius = rng.uniform(10, 14) * s
     angle = rng.uniform(0, 2 * np.pi)
     t = np.arange(num_frames) - (num_frames - 1) / 2  # centred time: frame statistics symmetric
-    centre = rng.uniform(22, 42, 2) * s  # position at mid-clip
+    centre = rng.uniform(24, 40, 2) * s  # position at mid-clip
     xy = np.repeat(centre[None], num_frames, 0)
     radii = np.full(num_frames, radius)
     angles = np.full(num_frames, angle)

@@ -9,7 +9,8 @@ _base_ = [
     '../_base_/schedules/finetune_adamw_cosine.py',
 ]
 
-# the main job's tiny ViT (128 wide, 4 blocks, patch 8) on its clip format (16 x 2, 64x64)
+# the main job's tiny ViT (128 wide, 4 blocks, patch 8, per-axis positions) on its clip format
+# (16 x 2, 64x64)
 tiny = dict(embed_dims=128, num_layers=4, num_heads=4, feedforward_channels=512, patch_size=8)
 num_classes = 8
 num_gpus, batch_per_gpu = 1, 16
@@ -19,7 +20,7 @@ lr = 1e-3 * batch_per_gpu * num_gpus / 256 * 8  # tiny model, short schedule: 8x
 model = dict(
     type='Recognizer3D',
     backbone=dict(type='VideoViT', arch=tiny, tubelet_size=2, use_mean_pooling=True,
-                  drop_path_rate=0.1),
+                  drop_path_rate=0.1, pos_embed_type='3d'),
     cls_head=dict(type='VideoMAEHead', num_classes=num_classes, in_channels=tiny['embed_dims'],
                   dropout_ratio=0.0, average_clips='prob', label_smooth_eps=0.1),
     data_preprocessor=dict(

@@ -7,11 +7,15 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-# a "tiny" ViT: 128 wide, 4 blocks, 16x64x64 clips -> 8x8x8 = 512 tokens of 2x8x8 pixels
+# a "tiny" ViT: 128 wide, 4 blocks, 16x64x64 clips -> 8x8x8 = 512 tokens of 2x8x8 pixels.
+# Its one change of design: per-axis sine positions ('3d') instead of the official table of the
+# flattened token index. At 64-128 channels the 1-D table has too few frequencies to tell rows
+# and columns apart, and the model then reconstructs a position-blind blob where the shape
+# should be (measured in vmae2/models/layers/pos_embed.py and tests/models/test_pos_embed.py).
 arch = dict(embed_dims=128, num_layers=4, num_heads=4, feedforward_channels=512, patch_size=8)
 model = dict(
     type='VideoMAEV2',
-    backbone=dict(type='VideoViT', arch=arch, tubelet_size=2),
+    backbone=dict(type='VideoViT', arch=arch, tubelet_size=2, pos_embed_type='3d'),
     decoder=dict(type='VideoMAEDecoder', embed_dims=64, num_heads=2, num_layers=2),
     encoder_mask=dict(type='TubeMaskGenerator', ratio=0.9),
     decoder_mask=dict(type='RunningCellMaskGenerator', ratio=0.5),

@@ -6,7 +6,7 @@ same ViT from scratch with the same fine-tuning budget; then report both validat
 two seeds.
 
     python tools/experiments/data_efficiency.py --work-dir work_dirs/data_efficiency \
-        [--seeds 0 1] [--pretrain-epochs 40] [--finetune-epochs 30]
+        [--seeds 0 1] [--pretrain-epochs 40] [--finetune-epochs 30] [--report-only]
 """
 import argparse
 import glob
@@ -88,7 +88,12 @@ def main(argv=None):
     parser.add_argument('--finetune-epochs', type=int, default=30)
     parser.add_argument('--data-root', help='another SyntheticMotion folder (default: the configs\')')
     parser.add_argument('--clips-per-class', type=int, help='a smaller set (trial runs, tests)')
+    parser.add_argument('--report-only', action='store_true',
+                        help='print and plot the results.json already in --work-dir')
     args = parser.parse_args(argv)
+    if args.report_only:
+        with open(osp.join(args.work_dir, 'results.json')) as f:
+            return report(json.load(f), args.work_dir)
     register_all_modules(init_default_scope=False)
 
     results = {'pretrained': {}, 'scratch': {}}
@@ -106,9 +111,15 @@ def main(argv=None):
     os.makedirs(args.work_dir, exist_ok=True)
     with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
         json.dump(results, f, indent=1)
+    return report(results, args.work_dir)
+
+
+def report(results: dict, work_dir: str) -> dict:
+    """Prints mean +- std of the final top-1 per arm and plots the curves; returns the finals."""
     import numpy as np
+    finals = {}
     for name, curves in results.items():
-        final = np.array([c[-1][1] for c in curves.values()])
+        final = finals[name] = np.array([c[-1][1] for c in curves.values()])
         print(f'{name:>10}: final top-1 {final.mean():.3f} +- {final.std():.3f} '
               f'over seeds {list(curves)} ({", ".join(f"{a:.3f}" for a in final)})')
 
@@ -119,17 +130,19 @@ def main(argv=None):
     for name, color in (('pretrained', 'tab:blue'), ('scratch', 'tab:orange')):
         for i, (seed, curve) in enumerate(results[name].items()):
             ep, acc = zip(*curve)
+            what = 'dual-mask pretrained' if name == 'pretrained' else 'from scratch'
             ax.plot(ep, acc, color=color, marker='o', alpha=.8,
-                    label=f'{name} (dual-mask pretraining)' if name == 'pretrained' and i == 0
-                    else (name if i == 0 else None))
+                    label=(f'{what}: final {finals[name].mean():.3f} +- {finals[name].std():.3f}'
+                           f' ({len(finals[name])} seeds)') if i == 0 else None)
     ax.set_xlabel('fine-tuning epoch')
     ax.set_ylabel('val top-1')
     ax.set_title('SyntheticMotion: pretrained vs from scratch')
     ax.legend()
     fig.tight_layout()
-    out = osp.join(args.work_dir, 'data_efficiency.png')
+    out = osp.join(work_dir, 'data_efficiency.png')
     fig.savefig(out, dpi=120)
     print(f'curves: {out}')
+    return {name: final.tolist() for name, final in finals.items()}
 
 
 if __name__ == '__main__':

@@ -19,7 +19,7 @@ from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
 
 from vmae2.registry import MODELS
-from ..layers import Block, sinusoid_table
+from ..layers import Block, position_table
 
 __all__ = ['VideoViT', 'PatchEmbed3D', 'resolve_arch']
 
@@ -91,6 +91,9 @@ class VideoViT(BaseModule):
             ``(B, N, D)`` or ``'featmap'`` ``(B, D, T/2, H/p, W/p)``.
         with_cp (bool): Activation checkpointing per block while training.
         norm_eps (float): LayerNorm epsilon. Defaults to 1e-6.
+        pos_embed_type (str): Fixed position table: ``'1d'`` (official: sines of the flattened
+            token index) or ``'3d'`` (sines per axis; for toy widths, see
+            :mod:`vmae2.models.layers.pos_embed`). Defaults to ``'1d'``.
         init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH)`` loads any
             official / HF / vmae2 layout through
             :func:`vmae2.models.utils.load_official_checkpoint`.
@@ -109,8 +112,12 @@ class VideoViT(BaseModule):
                  out_type: Literal['pooled', 'tokens', 'featmap'] = 'pooled',
                  with_cp: bool = False,
                  norm_eps: float = 1e-6,
+                 pos_embed_type: Literal['1d', '3d'] = '1d',
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
+        if pos_embed_type not in ('1d', '3d'):
+            raise ValueError(f"pos_embed_type must be '1d' or '3d', got {pos_embed_type!r}")
+        self.pos_embed_type = pos_embed_type
         if out_type not in ('pooled', 'tokens', 'featmap'):
             raise ValueError(f'out_type must be pooled, tokens or featmap, got {out_type!r}')
         self.arch = resolve_arch(arch)
@@ -175,9 +182,11 @@ class VideoViT(BaseModule):
         Returns:
             Tensor: ``(B, Nk, D)`` (or ``(B, N, D)``) after ``norm``.
         """
-        x = self.patch_embed(x).flatten(2).transpose(1, 2)  # (B, N, D), (t, h, w) order
+        x = self.patch_embed(x)  # (B, D, t, h, w)
+        grid = x.shape[2:]
+        x = x.flatten(2).transpose(1, 2)  # (B, N, D), (t, h, w) order
         B, N, D = x.shape
-        x = x + sinusoid_table(N, D, x.device, x.dtype)
+        x = x + position_table(self.pos_embed_type, grid, D, x.device, x.dtype)
         if keep_idx is not None:
             # an index gather: one copy of the kept tokens, no boolean-mask sync
             x = x.gather(1, keep_idx.unsqueeze(-1).expand(-1, -1, D))  # (B, Nk, D)

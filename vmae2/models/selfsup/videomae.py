@@ -24,7 +24,7 @@ from mmengine.model.weight_init import trunc_normal_
 
 from vmae2.registry import MODELS
 from ..backbones.vit_videomae import ARCH_ZOO, VideoViT
-from ..layers import sinusoid_table
+from ..layers import position_table
 from ..losses import IMAGENET_MEAN, IMAGENET_STD, MaskedMSELoss, patchify, pixel_target, unpatchify
 from ..masking import build_mask_generator
 from ..necks import DECODER_ZOO
@@ -195,19 +195,21 @@ class VideoMAEV2(BaseModel):
 
     # ------------------------------------------------------------------ the recipe
     def decode(self, latent: torch.Tensor, visible_idx: torch.Tensor, query_idx: torch.Tensor,
-               num_tokens: int) -> torch.Tensor:
+               grid: Tuple[int, int, int]) -> torch.Tensor:
         """Decoder input = [e2d(visible) + pos, mask_token + pos(queries)] -> query predictions.
 
         Args:
             latent (Tensor): Encoded visible tokens ``(B, Nv, D)``.
             visible_idx (Tensor): Their token indices ``(B, Nv)``.
             query_idx (Tensor): Query token indices ``(B, Nq)``, ascending.
-            num_tokens (int): ``N``, for the position table.
+            grid (tuple): Token grid ``(t, h, w)``, for the position table (of the encoder's
+                ``pos_embed_type``, at the decoder's width).
 
         Returns:
             Tensor: ``(B, Nq, C * tubelet * p * p)``.
         """
-        pos = sinusoid_table(num_tokens, self.decoder_dims, latent.device, latent.dtype)  # (N, Dd)
+        pos = position_table(self.encoder.pos_embed_type, grid, self.decoder_dims, latent.device,
+                             latent.dtype)  # (N, Dd)
         x_vis = self.encoder_to_decoder(latent) + pos[visible_idx]  # (B, Nv, Dd)
         x_query = self.mask_token + pos[query_idx]  # (B, Nq, Dd)
         x = torch.cat([x_vis.to(x_query.dtype), x_query], dim=1)
@@ -240,7 +242,11 @@ class VideoMAEV2(BaseModel):
             t.to(inputs.device) for t in (visible_idx, query_idx, weight))
 
         latent = self.encoder.forward_features(inputs, visible_idx)  # (B, Nv, D)
-        pred = self.decode(latent, visible_idx, query_idx, encoder_mask.shape[1])
+        grid = tuple(self.grid(inputs))
+        if encoder_mask.shape[1] != grid[0] * grid[1] * grid[2]:
+            raise ValueError(f'the masks have {encoder_mask.shape[1]} tokens but the clip has a '
+                             f'{grid} token grid')
+        pred = self.decode(latent, visible_idx, query_idx, grid)
 
         target = pixel_target(inputs, self.patch_size, self.tubelet_size, self.norm_pix_loss,
                               self.target_mean, self.target_std)  # (B, N, K)

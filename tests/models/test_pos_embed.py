@@ -4,7 +4,10 @@ import pytest
 import torch
 
 from vmae2.models import RunningCellMaskGenerator, TubeMaskGenerator, VideoMAEV2, VideoViT
-from vmae2.models.layers import position_table, sinusoid_table, sinusoid_table_3d
+from vmae2.engine.hooks import SafeCheckpointHook
+from vmae2.models.layers import (check_pos_embed_type, model_pos_embed_type, position_table,
+                                 sinusoid_table, sinusoid_table_3d)
+from vmae2.models.utils import load_official_checkpoint
 from vmae2.models.losses import pixel_target
 from vmae2.models.selfsup.videomae import mask_to_index
 
@@ -34,6 +37,38 @@ def test_position_table_kinds():
         VideoViT(arch='s', pos_embed_type='learned')
     with pytest.raises(ValueError, match='even width'):
         sinusoid_table_3d((2, 3, 4), 5)
+
+
+_TINY = dict(embed_dims=32, num_layers=1, num_heads=2, feedforward_channels=64, patch_size=8)
+
+
+def test_checkpoints_record_and_check_the_pos_embed_type():
+    """The table is not in the weights, so the kind travels in ``meta`` and loads compare it."""
+    class FakeRunner:  # what the hook reads of a runner
+        def __init__(self, model):
+            self.model = model
+
+    model_3d = VideoMAEV2(dict(arch=_TINY, pos_embed_type='3d'),
+                          dict(embed_dims=16, num_heads=2, num_layers=1))
+    assert model_pos_embed_type(model_3d) == '3d'
+    hook = SafeCheckpointHook()
+    ckpt = {'meta': {'epoch': 1}, 'state_dict': model_3d.state_dict()}
+    hook.before_save_checkpoint(FakeRunner(model_3d), ckpt)
+    assert ckpt['meta'] == {'epoch': 1, 'pos_embed_type': '3d'}
+    hook.after_load_checkpoint(FakeRunner(model_3d), ckpt)  # same kind: loads
+
+    model_1d = VideoMAEV2(dict(arch=_TINY), dict(embed_dims=16, num_heads=2, num_layers=1))
+    with pytest.raises(ValueError, match="pos_embed_type='3d' but this model uses '1d'"):
+        hook.after_load_checkpoint(FakeRunner(model_1d), ckpt)
+    # the loader behind load_from, init_cfg, init_recognizer and the tools refuses it too,
+    # before it changes any weight
+    before = {k: v.clone() for k, v in model_1d.state_dict().items()}
+    with pytest.raises(ValueError, match='model.backbone.pos_embed_type=3d'):
+        load_official_checkpoint(model_1d, ckpt)
+    assert all(torch.equal(v, model_1d.state_dict()[k]) for k, v in before.items())
+    # official / HF / older checkpoints carry no record and load as before
+    check_pos_embed_type(model_1d, {'model': {}})
+    assert load_official_checkpoint(model_1d, {'state_dict': ckpt['state_dict']}).missing_keys == []
 
 
 def _halves(B, g):

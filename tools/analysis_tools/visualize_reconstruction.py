@@ -14,8 +14,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.config import Config, DictAction
-from mmengine.runner import load_checkpoint
 
+from vmae2.models.utils import load_official_checkpoint
 from vmae2.registry import MODELS
 from vmae2.utils import register_all_modules
 from vmae2.visualization import render_reconstructions, save_rgb
@@ -97,7 +97,12 @@ def main():
 
     model = MODELS.build(cfg.model)
     if args.checkpoint.lower() != 'none':
-        load_checkpoint(model, args.checkpoint, map_location='cpu')
+        # any layout (vmae2, official, HF); refuses a pos_embed_type other than the config's
+        report = load_official_checkpoint(model, args.checkpoint)
+        if report.missing_keys:  # e.g. a fine-tuned checkpoint: no decoder to reconstruct with
+            raise SystemExit(f'{args.checkpoint} leaves {len(report.missing_keys)} weights of the '
+                             f'model unloaded (first: {report.missing_keys[:3]}); a pretraining '
+                             f'checkpoint (encoder + decoder) is needed')
     model.eval()
 
     n = video_length(args.video)

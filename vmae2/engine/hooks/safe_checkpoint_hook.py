@@ -5,6 +5,10 @@ through them, numpy arrays and scalars), which the weights-only unpickler refuse
 switching that protection off, this hook rewrites those entries as plain data just before the
 checkpoint is written and rebuilds them right after a checkpoint is read, before the runner hands
 the message-hub state to ``MessageHub.load_state_dict`` on ``--resume``.
+
+It also records the backbone's ``pos_embed_type`` in ``meta`` and refuses a checkpoint that
+records another one (the position table is not part of the weights; see
+:mod:`vmae2.models.layers.pos_embed`).
 """
 from typing import Any
 
@@ -12,7 +16,9 @@ import numpy as np
 import torch
 from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer
+from mmengine.model import is_model_wrapper
 
+from vmae2.models.layers.pos_embed import check_pos_embed_type, model_pos_embed_type
 from vmae2.registry import HOOKS
 
 _BUFFER_TAG = '__history_buffer__'
@@ -60,11 +66,19 @@ class SafeCheckpointHook(Hook):
 
     priority = 'VERY_HIGH'
 
+    @staticmethod
+    def _model(runner):
+        return runner.model.module if is_model_wrapper(runner.model) else runner.model
+
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        kind = model_pos_embed_type(self._model(runner))
+        if kind is not None:
+            checkpoint.setdefault('meta', {})['pos_embed_type'] = kind
         for key in ('message_hub', 'meta'):
             if key in checkpoint:
                 checkpoint[key] = to_plain(checkpoint[key])
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        check_pos_embed_type(self._model(runner), checkpoint)
         if 'message_hub' in checkpoint:
             checkpoint['message_hub'] = from_plain(checkpoint['message_hub'])

@@ -23,6 +23,8 @@ import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 
+from vmae2.models.layers.pos_embed import check_pos_embed_type
+
 __all__ = ['LoadReport', 'load_official_checkpoint', 'canonical_state_dict']
 
 LoadReport = namedtuple('LoadReport', ['missing_keys', 'unexpected_keys', 'dropped_keys'])
@@ -130,10 +132,11 @@ def load_official_checkpoint(model: nn.Module,
     Raises:
         ValueError: For an unknown layout, or shape mismatches (each key named with both shapes).
     """
+    if isinstance(checkpoint, str):
+        from vmae2.utils.checkpoint import safe_load
+        checkpoint = safe_load(checkpoint, map_location='cpu')
+    check_pos_embed_type(model, checkpoint)
     if prefix:
-        if isinstance(checkpoint, str):
-            from vmae2.utils.checkpoint import safe_load
-            checkpoint = safe_load(checkpoint, map_location='cpu')
         sd = _unwrap(checkpoint)
         checkpoint = {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
     parts = canonical_state_dict(checkpoint)

@@ -120,7 +120,7 @@ def report(results: dict, work_dir: str) -> dict:
     finals = {}
     for name, curves in results.items():
         final = finals[name] = np.array([c[-1][1] for c in curves.values()])
-        print(f'{name:>10}: final top-1 {final.mean():.3f} +- {final.std():.3f} '
+        print(f'{name:>10}: final top-1 {final.mean():.3f} ± {final.std():.3f} '
               f'over seeds {list(curves)} ({", ".join(f"{a:.3f}" for a in final)})')
 
     import matplotlib
@@ -132,12 +132,13 @@ def report(results: dict, work_dir: str) -> dict:
             ep, acc = zip(*curve)
             what = 'dual-mask pretrained' if name == 'pretrained' else 'from scratch'
             ax.plot(ep, acc, color=color, marker='o', alpha=.8,
-                    label=(f'{what}: final {finals[name].mean():.3f} +- {finals[name].std():.3f}'
+                    label=(f'{what}: final {finals[name].mean():.3f} ± {finals[name].std():.3f}'
                            f' ({len(finals[name])} seeds)') if i == 0 else None)
     ax.set_xlabel('fine-tuning epoch')
     ax.set_ylabel('val top-1')
+    ax.set_ylim(0, 1.1)  # room for the legend above the curves
     ax.set_title('SyntheticMotion: pretrained vs from scratch')
-    ax.legend()
+    ax.legend(loc='upper left', fontsize=9)
     fig.tight_layout()
     out = osp.join(work_dir, 'data_efficiency.png')
     fig.savefig(out, dpi=120)

@@ -70,6 +70,11 @@ def test_generation_is_deterministic_idempotent_and_checked(tmp_path, synthetic_
     paths = generate_synthetic_motion(root, **SMALL_SYNTHETIC)
     for name in ('pretrain_list', 'train_list', 'val_list', 'classes'):
         assert filecmp.cmp(paths[name], osp.join(synthetic_root, f'{name}.txt'), shallow=False)
+    # same bytes, every file (x264 runs without its assembly for this; see write_video)
+    videos = sorted(os.listdir(osp.join(root, 'videos')))
+    assert len(videos) == 32
+    assert all(filecmp.cmp(osp.join(root, 'videos', v), osp.join(synthetic_root, 'videos', v),
+                           shallow=False) for v in videos)
     for video in ('videos/c0_0000.mp4', 'videos/c5_0003.mp4'):
         a = DecordReader(osp.join(root, video)).get_frames(range(32))
         b = DecordReader(osp.join(synthetic_root, video)).get_frames(range(32))

@@ -98,8 +98,12 @@ def write_video(path: str, frames: np.ndarray, fps: int = 16, codec: str = 'libx
         stream.width, stream.height = frames.shape[2], frames.shape[1]
         stream.pix_fmt = 'yuv420p'
         if codec == 'libx264':
-            # near-lossless and single-threaded: small clips, reproducible bytes
-            stream.options = {'crf': '16', 'preset': 'veryfast', 'threads': '1'}
+            # near-lossless, single-threaded and without x264's assembly: the PyAV wheel's x264
+            # gave another bitstream for the same frames in ~4 % of encodes with asm on (even
+            # single-threaded; the first keyframe already differs), none in 640 with asm=0, which
+            # costs ~10 ms a clip
+            stream.options = {'crf': '16', 'preset': 'veryfast', 'threads': '1',
+                              'x264-params': 'asm=0'}
         else:
             stream.bit_rate = 2_000_000
         for frame in frames:

@@ -9,10 +9,14 @@ bf16 autocast on a CPU (vmae2's ``AutocastOptimWrapper``). Distributed runs come
 import argparse
 import os
 import os.path as osp
+import sys
 
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
+
+# projects/<name>/ code is imported by configs as `projects.<name>.<pkg>` (custom_imports)
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from vmae2.utils import register_all_modules, setup_distributed
 from vmae2.utils.checkpoint import TRUST_ENV

@@ -18,7 +18,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmengine.config import DictAction  # noqa: E402
 
 from vmae2.apis import inference_recognizer, init_recognizer, top_k  # noqa: E402
-from vmae2.utils.checkpoint import TRUST_ENV  # noqa: E402
+from vmae2.checkpoints import TRUST_ENV  # noqa: E402
 
 
 def parse_args(argv=None):

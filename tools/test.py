@@ -13,8 +13,9 @@ from mmengine.runner import Runner
 # projects/<name>/ code is imported by configs as `projects.<name>.<pkg>` (custom_imports)
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from vmae2.utils import register_all_modules, setup_distributed
-from vmae2.utils.checkpoint import TRUST_ENV
+from vmae2.checkpoints import TRUST_ENV
+from vmae2.setup_env import register_all_modules
+from vmae2.utils import setup_distributed
 
 
 def parse_args():

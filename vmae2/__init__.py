@@ -48,14 +48,15 @@ def _check_stack() -> None:
             problems.append(f'{pkg} is not installed; vmae2 needs {pkg}>={lo},<{hi} ({why}).')
             continue
         if not (_version_tuple(lo) <= _version_tuple(found) < _version_tuple(hi)):
-            problems.append(f'{pkg} {found} is installed, but vmae2 needs {pkg}>={lo},<{hi} ({why}).')
+            problems.append(
+                f'{pkg} {found} is installed, but vmae2 needs {pkg}>={lo},<{hi} ({why}).')
     if problems:
         raise ImportError('vmae2 cannot start:\n  - ' + '\n  - '.join(problems) + f'\n{_FIX}')
 
 
 _check_stack()
 
-from .utils.checkpoint import register_safe_loader  # noqa: E402
+from .checkpoints import register_safe_loader  # noqa: E402
 from .utils.compat import patch_mmaction  # noqa: E402
 
 patch_mmaction()

@@ -10,6 +10,8 @@ The runner builds loops, log processors, visualizers... from mmengine's root reg
 each, so every registry the runner touches gets a child here (otherwise mmaction2's entries of
 that kind would be out of reach from our scope).
 """
+import importlib.util
+
 from mmaction.registry import DATA_SAMPLERS as MMACTION_DATA_SAMPLERS
 from mmaction.registry import DATASETS as MMACTION_DATASETS
 from mmaction.registry import EVALUATOR as MMACTION_EVALUATOR
@@ -31,8 +33,6 @@ from mmaction.registry import TRANSFORMS as MMACTION_TRANSFORMS
 from mmaction.registry import VISBACKENDS as MMACTION_VISBACKENDS
 from mmaction.registry import VISUALIZERS as MMACTION_VISUALIZERS
 from mmaction.registry import WEIGHT_INITIALIZERS as MMACTION_WEIGHT_INITIALIZERS
-import importlib.util
-
 from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import Registry
 
@@ -107,4 +107,4 @@ FUNCTION = Registry('function', parent=MMENGINE_FUNCTIONS, scope='vmae2',
 # ---- our own: mask generators (tube, running cell, random, frame). MMEngine has no root for
 # them, so this registry has no parent; its scope is still ``vmae2``.
 MASK_GENERATORS = Registry(
-    'mask generator', scope='vmae2', locations=['vmae2.models.masking'])
+    'mask generator', scope='vmae2', locations=['vmae2.masking'])

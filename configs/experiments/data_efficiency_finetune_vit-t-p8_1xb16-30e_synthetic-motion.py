@@ -12,37 +12,19 @@ _base_ = [
 # the main job's tiny ViT (128 wide, 4 blocks, patch 8, per-axis positions) on its clip format
 # (16 x 2, 64x64)
 tiny = dict(embed_dims=128, num_layers=4, num_heads=4, feedforward_channels=512, patch_size=8)
-num_classes = 8
 num_gpus, batch_per_gpu = 1, 16
-max_epochs, warmup_epochs = 30, 3
-lr = 1e-3 * batch_per_gpu * num_gpus / 256 * 8  # tiny model, short schedule: 8x per-256 lr
-
-model = dict(
-    type='Recognizer3D',
-    backbone=dict(type='VideoViT', arch=tiny, tubelet_size=2, use_mean_pooling=True,
-                  drop_path_rate=0.1, pos_embed_type='3d'),
-    cls_head=dict(type='VideoMAEHead', num_classes=num_classes, in_channels=tiny['embed_dims'],
-                  dropout_ratio=0.0, average_clips='prob', label_smooth_eps=0.1),
-    data_preprocessor=dict(
-        type='ActionDataPreprocessor', mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375], format_shape='NCTHW',
-        blending=dict(type='RandomBatchAugment', probs=[0.5, 0.5], augments=[
-            dict(type='MixupBlending', num_classes=num_classes, alpha=0.8),
-            dict(type='CutmixBlending', num_classes=num_classes, alpha=1.0)])))
+model = dict(backbone=dict(arch=tiny, drop_path_rate=0.1, pos_embed_type='3d'),
+             cls_head=dict(dropout_ratio=0.0))
 train_dataloader = dict(batch_size=batch_per_gpu)
 val_evaluator = dict(type='AccMetric', metric_list=('top_k_accuracy', 'mean_class_accuracy'),
                      metric_options=dict(top_k_accuracy=dict(topk=(1, ))))
 test_evaluator = val_evaluator
 
-optim_wrapper = dict(optimizer=dict(lr=lr), paramwise_cfg=dict(layer_decay_rate=0.75))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup_epochs,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs,
-         eta_min_ratio=_base_.min_lr / lr, by_epoch=True, begin=warmup_epochs,
-         end=max_epochs, convert_to_iter_based=True),
-]
-train_cfg = dict(max_epochs=max_epochs, val_begin=1, val_interval=3)
-default_hooks = dict(checkpoint=dict(interval=max_epochs, save_best=None), logger=dict(interval=5))
+# tiny model, short schedule: 8x the per-256 lr
+optim_wrapper = dict(optimizer=dict(lr=1e-3 * batch_per_gpu * num_gpus / 256 * 8),
+                     paramwise_cfg=dict(layer_decay_rate=0.75))
+param_scheduler = dict(warmup=3)  # epochs
+train_cfg = dict(max_epochs=30, val_begin=1, val_interval=3)
+default_hooks = dict(checkpoint=dict(interval=30, save_best=None), logger=dict(interval=5))
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='ActionVisualizer', vis_backends=vis_backends)

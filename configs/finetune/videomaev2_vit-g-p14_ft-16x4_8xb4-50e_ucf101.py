@@ -1,28 +1,14 @@
 # VideoMAE V2 fine-tuning, ViT-G on UCF101 from the K710 post-pretrained model
 # (progressive training, step 3).
 # Recipe: lr 1e-3 per 256 clips, layer decay 0.9, drop path 0.35, 50 epochs.
-_base_ = [
-    '../_base_/models/vit-g-p14_cls.py', '../_base_/datasets/ucf101_finetune.py',
-    '../_base_/schedules/finetune_adamw_cosine.py'
-]
+_base_ = ['../_base_/datasets/ucf101_finetune.py', '../_base_/schedules/finetune_adamw_cosine.py']
 
 num_gpus, batch_per_gpu = 8, 4
-max_epochs, warmup_epochs = 50, 5
-lr = 1e-3 * batch_per_gpu * num_gpus / 256
+model = dict(backbone=dict(arch='g', drop_path_rate=0.35))
+train_dataloader = dict(batch_size=batch_per_gpu)
+optim_wrapper = dict(optimizer=dict(lr=1e-3 * batch_per_gpu * num_gpus / 256),
+                     paramwise_cfg=dict(layer_decay_rate=0.9))
+param_scheduler = dict(warmup=5)  # epochs
+train_cfg = dict(max_epochs=50)
 # the post-pretrained K710 model (its 710-class head is not loaded: no K710 index list)
 load_from = 'work_dirs/videomaev2_vit-g-p14_ft-16x4_8xb4-35e_k710/epoch_35.pth'
-
-model = dict(
-    backbone=dict(drop_path_rate=0.35),
-    cls_head=_base_.finetune_head,
-    data_preprocessor=_base_.finetune_preprocessor)
-train_dataloader = dict(batch_size=batch_per_gpu)
-optim_wrapper = dict(optimizer=dict(lr=lr), paramwise_cfg=dict(layer_decay_rate=0.9))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup_epochs,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs,
-         eta_min_ratio=_base_.min_lr / lr, by_epoch=True, begin=warmup_epochs,
-         end=max_epochs, convert_to_iter_based=True),
-]
-train_cfg = dict(max_epochs=max_epochs)

@@ -28,19 +28,10 @@ model = dict(
 
 # schedule: what differs from the paper's is its length and, for a tiny model trained for a few
 # hundred steps, a 30x larger base lr (per 256 clips, num_sample not counted, as officially)
-max_epochs = 60
-warmup_epochs = 5
-base_lr = 3e-2
-lr = base_lr * 8 * 1 / 256  # 8 clips per step, 1 process
-min_lr = lr / 100
+lr = 3e-2 * 8 * 1 / 256  # 8 clips per step, 1 process
 optim_wrapper = dict(optimizer=dict(lr=lr))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup_epochs,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs, eta_min=min_lr,
-         by_epoch=True, begin=warmup_epochs, end=max_epochs, convert_to_iter_based=True),
-]
-train_cfg = dict(max_epochs=max_epochs)
+param_scheduler = dict(warmup=5, start_factor=1e-3)  # epochs; min lr = lr / 100 as the base
+train_cfg = dict(max_epochs=60)
 
 default_hooks = dict(
     logger=dict(interval=8),

@@ -19,6 +19,16 @@ def test_official_layout_videos_and_frame_folders(tmp_path):
     ]
 
 
+def test_auto_layout_mixes_official_and_labelled_lines(tmp_path):
+    ann = write(tmp_path, '# comment\nk400/a.mp4 0 -1\nssv2/12 1 48\n\nucf/b.avi 7\nhmdb/c.avi\n')
+    rows = parse_list_file(ann, root='/data')
+    assert rows[0] == dict(filename='/data/k400/a.mp4', start_index=0, label=-1)
+    assert rows[1] == dict(frame_dir='/data/ssv2/12', filename_tmpl='img_{:05}.jpg',
+                           total_frames=48, start_index=1, label=-1)
+    assert rows[2] == dict(filename='/data/ucf/b.avi', start_index=0, label=7)
+    assert rows[3]['label'] == -1 and len(rows) == 4
+
+
 def test_labelled_layout(tmp_path):
     ann = write(tmp_path, 'x/1.mp4 3\nx/2.avi 0\nx/3.mp4\n')
     samples = parse_list_file(ann, layout='labelled')
@@ -31,6 +41,8 @@ def test_labelled_layout(tmp_path):
     ('a.mp4 0 -1\nb.mp4 3\n', 'official', 2, 'expected 3'),
     ('a.mp4 0 -1\n\nb.mp4 x -1\n', 'auto', 3, 'start_idx must be an integer'),
     ('a.mp4 zero\n', 'labelled', 1, 'label must be an integer'),
+    ('a.mp4 lbl\n', 'auto', 1, 'label must be an integer'),
+    ('a.mp4 0 -1\n\nc.mp4 1 2 3\n', 'auto', 3, 'columns'),
     ('ok.mp4 0 -1\nfr 1 0\n', 'auto', 2, '0 frames'),
 ])
 def test_malformed_line_names_file_and_line(tmp_path, text, layout, lineno, words):

@@ -7,9 +7,8 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 
+from tests.helpers import REPO
 from vmae2.engine import AutocastOptimWrapper
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def _train_tool():

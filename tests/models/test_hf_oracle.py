@@ -9,7 +9,9 @@ import torch
 from mmengine.registry import init_default_scope
 
 import vmae2.models  # noqa: F401
-from vmae2.models import TubeMaskGenerator, VideoMAEV2, load_official_checkpoint, official_to_hf
+from vmae2.checkpoints import load_checkpoint, official_to_hf
+from vmae2.masking import TubeMaskGenerator
+from vmae2.models import VideoMAEV2
 from vmae2.registry import MODELS
 
 transformers = pytest.importorskip('transformers')
@@ -55,7 +57,7 @@ def test_pretraining_v1_matches_hf():
     # and back: HF weights into a fresh vmae2 model through the checkpoint loader
     fresh = VideoMAEV2(dict(arch=ARCH), dict(embed_dims=32, num_heads=2, num_layers=2),
                        decoder_mask=None).eval()
-    report = load_official_checkpoint(fresh, hf.state_dict())
+    report = load_checkpoint(fresh, hf.state_dict())
     assert report.missing_keys == [] and report.unexpected_keys == []
     torch.testing.assert_close(fresh.forward_mae(x, mask, None)[0], pred, rtol=1e-6, atol=1e-6)
 
@@ -86,7 +88,7 @@ def test_classifier_logits_match_hf():
     fresh = MODELS.build(dict(
         type='Recognizer3D', backbone=dict(type='VideoViT', arch=ARCH),
         cls_head=dict(type='VideoMAEHead', num_classes=5, in_channels=64))).eval()
-    report = load_official_checkpoint(fresh, hf.state_dict())
+    report = load_checkpoint(fresh, hf.state_dict())
     assert report.missing_keys == [] and report.unexpected_keys == []
     with torch.no_grad():
         torch.testing.assert_close(fresh(x[:, None], mode='tensor', stage='head'), ref,

@@ -3,11 +3,11 @@ learns *where* things are with it, and not with the official 1-D table at toy wi
 import pytest
 import torch
 
-from vmae2.models import RunningCellMaskGenerator, TubeMaskGenerator, VideoMAEV2, VideoViT
+from vmae2.checkpoints import check_pos_embed_type, load_checkpoint, model_pos_embed_type
 from vmae2.engine.hooks import SafeCheckpointHook
-from vmae2.models.layers import (check_pos_embed_type, model_pos_embed_type, position_table,
-                                 sinusoid_table, sinusoid_table_3d)
-from vmae2.models.utils import load_official_checkpoint
+from vmae2.masking import RunningCellMaskGenerator, TubeMaskGenerator
+from vmae2.models import VideoMAEV2, VideoViT
+from vmae2.models.layers import position_table, sinusoid_table, sinusoid_table_3d
 from vmae2.models.losses import pixel_target
 from vmae2.models.selfsup.videomae import mask_to_index
 
@@ -64,11 +64,11 @@ def test_checkpoints_record_and_check_the_pos_embed_type():
     # before it changes any weight
     before = {k: v.clone() for k, v in model_1d.state_dict().items()}
     with pytest.raises(ValueError, match='model.backbone.pos_embed_type=3d'):
-        load_official_checkpoint(model_1d, ckpt)
+        load_checkpoint(model_1d, ckpt)
     assert all(torch.equal(v, model_1d.state_dict()[k]) for k, v in before.items())
     # official / HF / older checkpoints carry no record and load as before
     check_pos_embed_type(model_1d, {'model': {}})
-    assert load_official_checkpoint(model_1d, {'state_dict': ckpt['state_dict']}).missing_keys == []
+    assert load_checkpoint(model_1d, {'state_dict': ckpt['state_dict']}).missing_keys == []
 
 
 def _halves(B, g):

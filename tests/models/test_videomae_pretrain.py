@@ -7,7 +7,8 @@ from einops import rearrange
 from mmaction.structures import ActionDataSample
 
 import vmae2.models  # noqa: F401
-from vmae2.models import RunningCellMaskGenerator, TubeMaskGenerator, VideoMAEV2
+from vmae2.masking import RunningCellMaskGenerator, TubeMaskGenerator
+from vmae2.models import VideoMAEV2
 from vmae2.models.layers import get_sinusoid_encoding_table
 
 TINY = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64, patch_size=8)
@@ -57,12 +58,14 @@ def official_loss(x, outputs, mask, decode_mask, p=8, normalize=True):
     std = torch.as_tensor(STD)[None, :, None, None, None]
     unnorm = x * std + mean
     if normalize:
-        sq = rearrange(unnorm, 'b c (t p0) (h p1) (w p2) -> b (t h w) (p0 p1 p2) c', p0=2, p1=p, p2=p)
+        sq = rearrange(unnorm, 'b c (t p0) (h p1) (w p2) -> b (t h w) (p0 p1 p2) c',
+                       p0=2, p1=p, p2=p)
         norm = (sq - sq.mean(dim=-2, keepdim=True)) / (
             sq.var(dim=-2, unbiased=True, keepdim=True).sqrt() + 1e-6)
         patch = rearrange(norm, 'b n p c -> b n (p c)')
     else:
-        patch = rearrange(unnorm, 'b c (t p0) (h p1) (w p2) -> b (t h w) (p0 p1 p2 c)', p0=2, p1=p, p2=p)
+        patch = rearrange(unnorm, 'b c (t p0) (h p1) (w p2) -> b (t h w) (p0 p1 p2 c)',
+                          p0=2, p1=p, p2=p)
     B, N, C = patch.shape
     if decode_mask is None:  # VideoMAE V1: labels are the masked tokens, all weighted
         labels = patch[mask].reshape(B, -1, C)
@@ -164,25 +167,36 @@ def test_query_order_and_loss_weights(dual):
         assert bool(w.all())
 
 
-def test_masks_from_data_samples_and_drawn_when_absent():
-    model = tiny_model().eval()
-    x, enc, dec = tiny_batch()
+def _seeded_samples(seeds):
     samples = []
-    for b in range(2):
+    for s in seeds:
         ds = ActionDataSample()
-        ds.set_field(enc[b], 'encoder_mask')
-        ds.set_field(dec[b], 'decoder_mask')
+        ds.set_metainfo(dict(mask_seed=s))
         samples.append(ds)
-    got_enc, got_dec = model.get_masks(x, samples)
-    assert torch.equal(got_enc, enc) and torch.equal(got_dec, dec)
+    return samples
+
+
+def test_masks_from_each_samples_seed_and_drawn_when_absent():
+    """The model owns the masks: each sample's pair comes from its own ``mask_seed`` stream
+    (encoder mask first), whatever the other samples of the batch; no seeds -> the generator."""
+    model = tiny_model().eval()
+    x = tiny_batch()[0]
+    enc, dec = model.get_masks(x, _seeded_samples([11, 22]))
+    for b, seed in enumerate([11, 22]):
+        g = torch.Generator().manual_seed(seed)
+        assert torch.equal(enc[b], TubeMaskGenerator((2, 4, 4), 0.9)(g))
+        assert torch.equal(dec[b], RunningCellMaskGenerator((2, 4, 4), 0.5)(g))
+    swapped = model.get_masks(x, _seeded_samples([22, 11]))
+    assert torch.equal(swapped[0], enc.flip(0)) and torch.equal(swapped[1], dec.flip(0))
+    assert not torch.equal(enc[0], enc[1])
     with torch.no_grad():
-        loss = model(x, samples, mode='loss')['loss']
+        loss = model(x, _seeded_samples([11, 22]), mode='loss')['loss']
         assert float(loss) == pytest.approx(float(model.forward_mae(x, enc, dec)[1]), rel=1e-6)
     drawn_enc, drawn_dec = model.get_masks(x, None, torch.Generator().manual_seed(0))
     assert drawn_enc.shape == (2, 32) and bool((drawn_enc.sum(1) == 2 * int(0.9 * 16)).all())
     assert bool((drawn_dec.sum(1) == 16).all())
     assert model.get_masks(x, None)[1] is not None
-    assert tiny_model(decoder_mask=None).get_masks(x, None)[1] is None
+    assert tiny_model(decoder_mask=None).get_masks(x, _seeded_samples([11, 22]))[1] is None
 
 
 def test_unequal_masks_are_refused():

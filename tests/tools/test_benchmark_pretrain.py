@@ -3,7 +3,8 @@ import os.path as osp
 import subprocess
 import sys
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from tests.helpers import REPO
+
 TOOL = osp.join(REPO, 'tools', 'analysis_tools', 'benchmark_pretrain.py')
 
 CONFIG = """

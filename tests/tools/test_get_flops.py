@@ -8,10 +8,10 @@ import pytest
 import torch
 
 import vmae2.models  # noqa: F401
+from tests.helpers import REPO
+from vmae2.analysis import count_flops
 from vmae2.models import VideoMAEV2
-from vmae2.models.utils import count_flops
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(REPO, 'tools', 'analysis_tools', 'get_flops.py')
 
 

@@ -109,7 +109,7 @@ def main():
     x = torch.randn(B, 3, T, H, W, device=device)  # an already normalised clip
     enc_gen, dec_gen = model.mask_generators(tuple(model.grid(x)))
     if dec_gen is None:
-        from vmae2.models.masking import RunningCellMaskGenerator
+        from vmae2.masking import RunningCellMaskGenerator
         dec_gen = RunningCellMaskGenerator(enc_gen.input_size, 0.5)
     g = torch.Generator().manual_seed(args.seed)
     enc = enc_gen.batch(B, g).to(device)
@@ -159,7 +159,8 @@ def main():
     name = osp.splitext(osp.basename(args.config))[0]
     mem_kind = 'max_memory_allocated' if device.type == 'cuda' else 'peak RSS'
     print(f'{name}: batch {B}, clip {T}x{H}x{W}, device {device}, '
-          f'threads {torch.get_num_threads()}, {args.iters} timed steps after {args.warmup} warmup, '
+          f'threads {torch.get_num_threads()}, {args.iters} timed steps after {args.warmup} '
+          'warmup, '
           f'AdamW {"per-parameter" if args.unfused_adamw else "fused"}')
     print(f'{"precision":9} | {"masking":12} | {"median s/step":13} | {"min s":6} | '
           f'{"clips/s":7} | {mem_kind} (GiB)')

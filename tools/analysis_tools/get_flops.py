@@ -34,8 +34,8 @@ def parse_args():
 def main():
     args = parse_args()
     import vmae2.models  # noqa: F401  (registers the models)
+    from vmae2.analysis import count_flops, count_params
     from vmae2.models import VideoMAEV2
-    from vmae2.models.utils import count_flops, count_params
     from vmae2.registry import MODELS
     init_default_scope('vmae2')
 
@@ -43,6 +43,9 @@ def main():
     for path in args.configs:
         cfg = Config.fromfile(path)
         cfg.merge_from_dict(args.cfg_options)
+        # batch blending (Mixup/CutMix) is training-only, and its distributions cannot be
+        # built on the meta device
+        cfg.model.get('data_preprocessor', {}).pop('blending', None)
         with torch.device(args.device):
             model = MODELS.build(cfg.model)
         params = count_params(model) / 1e6

@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from mmengine.config import Config, DictAction
 
-from vmae2.models.utils import load_official_checkpoint
+from vmae2.checkpoints import load_checkpoint
 from vmae2.registry import MODELS
-from vmae2.utils import register_all_modules
+from vmae2.setup_env import register_all_modules
 from vmae2.visualization import render_reconstructions, save_rgb
 
 
@@ -98,7 +98,7 @@ def main():
     model = MODELS.build(cfg.model)
     if args.checkpoint.lower() != 'none':
         # any layout (vmae2, official, HF); refuses a pos_embed_type other than the config's
-        report = load_official_checkpoint(model, args.checkpoint)
+        report = load_checkpoint(model, args.checkpoint)
         if report.missing_keys:  # e.g. a fine-tuned checkpoint: no decoder to reconstruct with
             raise SystemExit(f'{args.checkpoint} leaves {len(report.missing_keys)} weights of the '
                              f'model unloaded (first: {report.missing_keys[:3]}); a pretraining '

@@ -19,7 +19,7 @@ Inputs, per set and split (any subset of the six may be given):
   identity the file name without extension.
 
 Class names of the original CSVs are mapped onto the K710 names with
-``vmae2.utils.label_maps.load_label_merge`` (older spellings, e.g. "dying hair" -> "dyeing
+``vmae2.label_maps.load_label_merge`` (older spellings, e.g. "dying hair" -> "dyeing
 hair"; without its wrong "throwing ball" entry). Outputs ``k710_train_list_videos.txt`` and
 ``k710_val_list_videos.txt`` (``path label`` lines, label = K710 head index) in ``--out-dir``.
 """
@@ -31,7 +31,7 @@ import sys
 from typing import Dict, Iterator, List, Optional, Tuple
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-from vmae2.utils.label_maps import load_class_names, load_label_merge  # noqa: E402
+from vmae2.label_maps import load_class_names, load_label_merge  # noqa: E402
 
 SETS = ('k400', 'k600', 'k700')
 Entry = Tuple[str, str, str]  # (identity, relative path, class name)

@@ -20,7 +20,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from vmae2.utils import register_all_modules  # noqa: E402
+from vmae2.setup_env import register_all_modules  # noqa: E402
 
 CFG_DIR = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
                    'experiments')
@@ -86,7 +86,8 @@ def main(argv=None):
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1])
     parser.add_argument('--pretrain-epochs', type=int, default=40)
     parser.add_argument('--finetune-epochs', type=int, default=30)
-    parser.add_argument('--data-root', help='another SyntheticMotion folder (default: the configs\')')
+    parser.add_argument('--data-root',
+                        help='another SyntheticMotion folder (default: the configs\')')
     parser.add_argument('--clips-per-class', type=int, help='a smaller set (trial runs, tests)')
     parser.add_argument('--report-only', action='store_true',
                         help='print and plot the results.json already in --work-dir')

@@ -4,7 +4,7 @@
         [--num-classes N]
 
 No conversion is needed to *use* official checkpoints (``init_cfg=dict(type='Pretrained', ...)``
-and :func:`vmae2.models.load_official_checkpoint` read them directly); this writes a file in
+and :func:`vmae2.checkpoints.load_checkpoint` read them directly); this writes a file in
 MMEngine's layout (``{'state_dict': ..., 'meta': ...}``) for ``load_from`` or for sharing:
 
 * ``pretrain``: ``encoder.*``, ``decoder.*``, ``encoder_to_decoder.weight``, ``mask_token``
@@ -24,6 +24,8 @@ import torch
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
+from vmae2.checkpoints import canonical_state_dict, map_head, official_to_hf  # noqa: E402
+
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -37,8 +39,6 @@ def parse_args():
 
 def convert(parts: dict, to: str, num_classes=None) -> tuple:
     """Canonical parts (see ``canonical_state_dict``) -> (state dict, list of left-out keys)."""
-    from vmae2.models.utils.checkpoint_loader import _map_head
-    from vmae2.models.utils.hf_convert import official_to_hf
     backbone, pretrain, head = parts['backbone'], parts['pretrain'], parts['head']
     left_out = []
     if to == 'pretrain':
@@ -48,7 +48,7 @@ def convert(parts: dict, to: str, num_classes=None) -> tuple:
     elif to == 'recognizer':
         out = {f'backbone.{k}': v for k, v in backbone.items()}
         if head and num_classes:
-            head = _map_head(head, num_classes, left_out)
+            head = map_head(head, num_classes, left_out)
         out.update({f'cls_head.fc_cls.{k}': v for k, v in head.items()})
         left_out += list(pretrain)
     elif to == 'backbone':
@@ -64,7 +64,6 @@ def convert(parts: dict, to: str, num_classes=None) -> tuple:
 
 def main():
     args = parse_args()
-    from vmae2.models.utils import canonical_state_dict
     parts = canonical_state_dict(args.src)
     state_dict, left_out = convert(parts, args.to, args.num_classes)
     if args.to == 'hf':

@@ -3,7 +3,7 @@
 ``mmaction.apis.init_recognizer`` works with vmae2 configs (it switches to the config's
 ``default_scope``) but copies checkpoint keys as they are, so an official VideoMAE V2 or HF
 checkpoint would load nothing. :func:`init_recognizer` here loads every layout
-:func:`vmae2.models.utils.load_official_checkpoint` knows (through the weights-only
+:func:`vmae2.checkpoints.load_checkpoint` knows (through the weights-only
 ``safe_load``), maps a K710 head onto a K400/600/700 model, and refuses a checkpoint that leaves
 any weight of the model unloaded. ``inference_recognizer`` is mmaction2's, unchanged: it runs
 the config's ``test_pipeline`` (multi-view) and ``model.test_step``.
@@ -18,6 +18,7 @@ from mmaction.apis import inference_recognizer
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
+from vmae2.checkpoints import load_checkpoint
 from vmae2.registry import MODELS
 
 __all__ = ['init_recognizer', 'inference_recognizer', 'top_k']
@@ -56,8 +57,7 @@ def init_recognizer(config: Union[str, Path, Config],
     _drop_init_cfg(cfg.model)
     model = MODELS.build(cfg.model)
     if checkpoint is not None:
-        from vmae2.models.utils import load_official_checkpoint
-        report = load_official_checkpoint(model, checkpoint)
+        report = load_checkpoint(model, checkpoint)
         missing = [k for k in report.missing_keys if not k.startswith('data_preprocessor')]
         if missing:
             raise RuntimeError(f'{checkpoint} does not fill the model: missing {missing[:8]}'

@@ -7,7 +7,7 @@ from .seeding import EpochSeededSampler, SampleKey, derive_seed, seeded_global_r
 from .synthetic_datasets import SyntheticMotionDataset, SyntheticMotionPretrainDataset
 from .synthetic_motion import CLASSES as SYNTHETIC_MOTION_CLASSES
 from .synthetic_motion import generate_synthetic_motion, render_clip
-from .transforms import *  # noqa: F401,F403
+from .transforms import SampleClip, VideoDecode, VideoInit, VideoRandAugment
 from .video_readers import BadVideoError, DecordReader, FrameFolderReader, PyAVReader, open_video
 
 __all__ = [
@@ -16,5 +16,5 @@ __all__ = [
     'seeded_global_rng', 'SyntheticMotionDataset', 'SyntheticMotionPretrainDataset',
     'SYNTHETIC_MOTION_CLASSES', 'generate_synthetic_motion', 'render_clip', 'BadVideoError',
     'DecordReader', 'FrameFolderReader', 'PyAVReader', 'open_video', 'VideoInit', 'SampleClip',
-    'VideoDecode'
+    'VideoDecode', 'VideoRandAugment'
 ]

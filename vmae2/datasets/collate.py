@@ -2,7 +2,6 @@
 from typing import Any, Sequence
 
 from mmengine.dataset import pseudo_collate
-
 from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 
 from vmae2.registry import FUNCTION

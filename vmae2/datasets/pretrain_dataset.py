@@ -3,15 +3,16 @@
 A sample is built in two stages:
 
 1. ``pipeline`` (open, pick a clip, decode) runs once per video;
-2. ``view_pipeline`` (crop, resize, format, draw masks, pack) runs ``num_sample`` times on the
-   decoded frames, giving as many differently cropped and masked views of one decode - the
-   official VideoMAE V2 repeated augmentation, which halves the decoding cost per view.
+2. ``view_pipeline`` (crop, resize, format, pack) runs ``num_sample`` times on the decoded
+   frames, giving as many differently cropped views of one decode - the official VideoMAE V2
+   repeated augmentation, which halves the decoding cost per view. Each view records a
+   ``mask_seed`` (pack it as a meta key): the model draws the view's own masks from it.
 
 Each stage runs with the global random generators seeded from (seed, epoch, index, attempt,
 stage) when the sampler gives a :class:`~vmae2.datasets.seeding.SampleKey`, so crops, clips and
-masks do not depend on the number of workers. A failure of stage 1 (missing, truncated,
-unreadable file) is logged, counted and replaced by another sample of the same source; stage 2
-failures are bugs and propagate.
+masks (``mask_seed`` is the view's seed) do not depend on the number of workers. A failure of
+stage 1 (missing, truncated, unreadable file) is logged, counted and replaced by another sample
+of the same source; stage 2 failures are bugs and propagate.
 """
 import os.path as osp
 from typing import Callable, Dict, List, Optional, Sequence, Union
@@ -20,6 +21,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset, Compose
 
 from vmae2.registry import DATASETS, TRANSFORMS
+
 from .bad_samples import BadSampleTracker, TooManyBadSamplesError
 from .list_file import parse_list_file
 from .seeding import SampleKey, derive_seed, seeded_global_rng, unpack_key
@@ -54,8 +56,8 @@ class VideoPretrainDataset(BaseDataset):
             probability ``weight_s / sum(weights)`` and a uniform video in it.
         pipeline: Transforms run once per video (open, sample, decode).
         view_pipeline: Transforms run once per view on the decoded frames (crop, resize,
-            format, masks, pack). They must not modify the frame arrays in place (views share
-            them).
+            format, pack ``mask_seed`` with the other meta keys). They must not modify the
+            frame arrays in place (views share them).
         num_sample: Views per video. With more than one, an item is a list of views, flattened
             by ``flatten_views_collate``.
         data_root: Prefix of the sources' ``ann_file`` and ``root``.
@@ -174,11 +176,13 @@ class VideoPretrainDataset(BaseDataset):
             self.tracker.good()
             views = []
             for v in range(self.num_sample):
-                view = dict(loaded, view_idx=v)
+                view_seed = self._stage_seed(seed, epoch, index, attempt, VIEW_STAGE + v)
+                # unseeded: a draw of the worker's own (MMEngine-seeded) generator
+                mask_seed = view_seed if view_seed is not None else int(np.random.randint(2**31))
+                view = dict(loaded, view_idx=v, mask_seed=mask_seed)
                 if 'imgs' in loaded:  # a list per view; the frame arrays are shared
                     view['imgs'] = list(loaded['imgs'])
-                with seeded_global_rng(
-                        self._stage_seed(seed, epoch, index, attempt, VIEW_STAGE + v)):
+                with seeded_global_rng(view_seed):
                     views.append(self.view_pipeline(view))
             return views[0] if self.num_sample == 1 else views
         raise TooManyBadSamplesError(

@@ -50,7 +50,8 @@ def seeded_global_rng(seed: Optional[int]):
     if seed is None:
         yield
         return
-    py_state, np_state, torch_state = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    py_state, np_state = random.getstate(), np.random.get_state()
+    torch_state = torch.get_rng_state()
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

@@ -11,6 +11,7 @@ from typing import Callable, Dict, Literal, Optional, Sequence, Union
 from mmaction.datasets import VideoDataset
 
 from vmae2.registry import DATASETS
+
 from .pretrain_dataset import VideoPretrainDataset, build_pipeline
 from .synthetic_motion import generate_synthetic_motion
 

@@ -4,7 +4,6 @@ from .distillers import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
 from .layers import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
-from .masking import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
+from .recognizers import *  # noqa: F401,F403
 from .selfsup import *  # noqa: F401,F403
-from .utils import *  # noqa: F401,F403

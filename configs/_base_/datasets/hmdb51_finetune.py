@@ -8,13 +8,7 @@ ann_file_train = 'data/hmdb51/hmdb51_train_split_1_videos.txt'
 ann_file_val = 'data/hmdb51/hmdb51_val_split_1_videos.txt'
 num_classes = 51
 
-blending = dict(
-    type='RandomBatchAugment',
-    augments=[dict(type='MixupBlending', num_classes=num_classes, alpha=0.8),
-              dict(type='CutmixBlending', num_classes=num_classes, alpha=1.0)],
-    probs=[0.5, 0.5])
-finetune_head = dict(num_classes=num_classes, label_smooth_eps=0.1)
-finetune_preprocessor = dict(blending=blending)
+model = dict(cls_head=dict(num_classes=num_classes))
 
 train_dataloader = dict(dataset=dict(ann_file=ann_file_train, data_prefix=dict(video=data_root)))
 val_dataloader = dict(dataset=dict(ann_file=ann_file_val, data_prefix=dict(video=data_root_val)))

@@ -4,6 +4,9 @@
 # (area 0.08-1, aspect 3/4-4/3) to 224 -> flip -> random erasing 0.25.
 # Val: 1 clip, centre crop. Test: 5 clips x 3 crops (short side 224, crops along the long
 # side), softmax per view averaged per video (the head's average_clips='prob').
+# The classifier (../models/vit_cls.py) comes with the data: its head and its Mixup/CutMix
+# blending take this base's `num_classes`.
+_base_ = ['../models/vit_cls.py']
 
 dataset_type = 'VideoDataset'
 data_root = 'data/kinetics400/videos_train'
@@ -17,17 +20,7 @@ clip_len, frame_interval = 16, 4
 num_repeats = 2  # repeated augmentation: views per decoded clip
 test_clips, test_crops = 5, 3
 
-# Regularisation that depends on the number of classes; leaves put them in `model` (a dataset
-# base may not set `model` itself: MMEngine refuses a key shared by two bases).
-# Mixup 0.8 / CutMix 1.0, one of the two per batch (timm's switch_prob 0.5), label smoothing
-# 0.1 on the mixed labels (same as timm's mixup of smoothed one-hots: both are linear).
-blending = dict(
-    type='RandomBatchAugment',
-    augments=[dict(type='MixupBlending', num_classes=num_classes, alpha=0.8),
-              dict(type='CutmixBlending', num_classes=num_classes, alpha=1.0)],
-    probs=[0.5, 0.5])
-finetune_head = dict(num_classes=num_classes, label_smooth_eps=0.1)
-finetune_preprocessor = dict(blending=blending)
+model = dict(cls_head=dict(num_classes=num_classes))
 
 train_pipeline = [
     # RepeatAugDataset requires DecordInit, a sampler, DecordDecode as its first three steps

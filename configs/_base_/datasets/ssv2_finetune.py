@@ -12,13 +12,7 @@ input_size = 224
 clip_len = 16
 test_clips = 2
 
-blending = dict(
-    type='RandomBatchAugment',
-    augments=[dict(type='MixupBlending', num_classes=num_classes, alpha=0.8),
-              dict(type='CutmixBlending', num_classes=num_classes, alpha=1.0)],
-    probs=[0.5, 0.5])
-finetune_head = dict(num_classes=num_classes, label_smooth_eps=0.1)
-finetune_preprocessor = dict(blending=blending)
+model = dict(cls_head=dict(num_classes=num_classes))
 
 train_pipeline = [
     dict(type='DecordInit'),

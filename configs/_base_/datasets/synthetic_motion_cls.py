@@ -2,13 +2,16 @@
 # fine-tuning on the embedded default data. 8 motion classes, 256 train / 64 val clips of 32
 # frames at 64x64, generated in data/synthetic_motion on first use.
 # No horizontal flip: it would swap 'moving_left' and 'moving_right' (and rotation senses),
-# as it would swap SSv2 classes.
+# as it would swap SSv2 classes. The classifier (../models/vit_cls.py) takes `num_classes`.
+_base_ = ['../models/vit_cls.py']
+
 num_frames = 16
 frame_interval = 2
 input_size = 64
 synthetic_root = 'data/synthetic_motion'
 synthetic_motion = dict(num_classes=8, clips_per_class=40, num_frames=32, size=64, seed=0)
 num_classes = synthetic_motion['num_classes']
+model = dict(cls_head=dict(num_classes=num_classes))
 
 train_pipeline = [
     dict(type='DecordInit'),

@@ -4,12 +4,8 @@
 # Same recipe as videomae_pretrain_224.py at toy size: 16 frames x interval 2, 64x64, 2 views.
 num_frames = 16
 input_size = 64
-patch_size = 8  # the main job's tiny ViT: 8x8x8 tokens of 2x8x8 pixels
-tubelet_size = 2
 frame_interval = 2  # 16 x 2 = the 32 frames of a clip
-num_sample = 2
-encoder_mask = dict(type='TubeMaskGenerator', ratio=0.9)
-decoder_mask = dict(type='RunningCellMaskGenerator', ratio=0.5)
+num_sample = 2  # views (crops, each with its own masks drawn by the model) per decoded clip
 synthetic_root = 'data/synthetic_motion'
 synthetic_motion = dict(num_classes=8, clips_per_class=40, num_frames=32, size=64, seed=0)
 
@@ -23,11 +19,8 @@ view_pipeline = [
          max_wh_scale_gap=1, random_crop=False, num_fixed_crops=13),
     dict(type='Resize', scale=(input_size, input_size), keep_ratio=False),
     dict(type='FormatShape', input_format='NCTHW', collapse=True),  # (C, T, H, W) uint8
-    dict(type='GenerateMasks', input_size=(num_frames, input_size, input_size),
-         patch_size=patch_size, tubelet_size=tubelet_size, encoder=encoder_mask,
-         decoder=decoder_mask),
-    dict(type='PackActionInputs', algorithm_keys=('encoder_mask', 'decoder_mask'),
-         meta_keys=('img_shape', 'filename', 'frame_inds', 'view_idx', 'sample_idx')),
+    dict(type='PackActionInputs',
+         meta_keys=('img_shape', 'filename', 'frame_inds', 'view_idx', 'sample_idx', 'mask_seed')),
 ]
 
 train_dataloader = dict(

@@ -1,18 +1,11 @@
-# Official VideoMAE V2 pretraining data recipe (16 x 224^2 clips, repeated augmentation x4, tube
-# mask 0.9 for the encoder, running-cell mask 0.5 for the decoder). Shared by k400_pretrain.py,
-# ssv2_pretrain.py and hybrid_pretrain.py, which only declare their sources.
-#
-# Leaf configs: MMEngine resolves these variables when this file is read, so changing e.g.
-# `encoder_mask` in a leaf also needs the leaf to rebuild `view_pipeline` and set
-# `train_dataloader = dict(dataset=dict(view_pipeline=view_pipeline))`.
+# Official VideoMAE V2 pretraining data recipe (16 x 224^2 clips, repeated augmentation x4).
+# Shared by k400_pretrain.py, ssv2_pretrain.py and hybrid_pretrain.py, which only declare their
+# sources. The masks belong to the model (its patch size gives their grid): every view carries a
+# `mask_seed` the model draws them from.
 num_frames = 16
 input_size = 224
-patch_size = 16
-tubelet_size = 2
 frame_interval = 4  # default of SampleClip; a source's own frame_interval wins
-num_sample = 4  # views (crops + masks) per decoded clip
-encoder_mask = dict(type='TubeMaskGenerator', ratio=0.9)
-decoder_mask = dict(type='RunningCellMaskGenerator', ratio=0.5)
+num_sample = 4  # views (crops, each with its own masks) per decoded clip
 data_root = 'data/'
 
 # Once per video: open (decord, PyAV fallback), random-start clip, decode the needed frames.
@@ -29,13 +22,10 @@ view_pipeline = [
          max_wh_scale_gap=1, random_crop=False, num_fixed_crops=13),
     dict(type='Resize', scale=(input_size, input_size), keep_ratio=False),
     dict(type='FormatShape', input_format='NCTHW', collapse=True),  # (C, T, H, W) uint8
-    # no `seed` here: the dataset seeds every view from (seed, epoch, index, view)
-    dict(type='GenerateMasks', input_size=(num_frames, input_size, input_size),
-         patch_size=patch_size, tubelet_size=tubelet_size, encoder=encoder_mask,
-         decoder=decoder_mask),
-    dict(type='PackActionInputs', algorithm_keys=('encoder_mask', 'decoder_mask'),
+    # the dataset seeds every view from (seed, epoch, index, view); `mask_seed` is that seed
+    dict(type='PackActionInputs',
          meta_keys=('img_shape', 'filename', 'frame_dir', 'frame_inds', 'view_idx',
-                    'sample_idx', 'source_idx')),
+                    'sample_idx', 'source_idx', 'mask_seed')),
 ]
 
 # 32 clips per GPU, each giving `num_sample` views: the model sees 32 x 4 = 128 views per GPU.

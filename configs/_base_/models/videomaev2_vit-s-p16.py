@@ -1,6 +1,6 @@
 # VideoMAE V2 pretraining model, ViT-S/16 encoder + 192-wide 4-block decoder (VideoMAE V2 Table 1).
 # Dual masking: tube masking (90 %) for the encoder, running-cell masking (50 %) picks the decoder
-# queries. Masks come from the pipeline's GenerateMasks when present, else the model draws them.
+# queries. The model owns the masks: it draws each view's pair from the view's `mask_seed`.
 model = dict(
     type='VideoMAEV2',
     backbone=dict(type='VideoViT', arch='s', tubelet_size=2, drop_path_rate=0.0, with_cp=False),

@@ -3,15 +3,13 @@
 # (`ld^(L+1-i)`, see vmae2/engine/optimizers), linear warmup then cosine to `min_lr`, per
 # iteration. A leaf sets its lr (written per 256 clips of batch: `base * batch / 256`, where the
 # batch is clips per GPU x GPUs and does NOT count the repeated-augmentation views), the layer
-# decay and the epochs; leaves repeat the two scheduler entries with their own epochs (a text
-# config cannot recompute a base's values from a leaf's).
+# decay, `param_scheduler.warmup` and `train_cfg.max_epochs`; the cosine ends with the train
+# loop whatever its length (WarmupCosineLR, see vmae2/engine/schedulers).
 _base_ = ['../default_runtime.py']
 
 num_gpus = 8
 batch_per_gpu = 8
-max_epochs = 90
-warmup_epochs = 5
-min_lr = 1e-6  # absolute, as the official default; the cosine keeps the layer ratios
+min_lr = 1e-6  # absolute, as the official default; every layer ends at min_lr x its scale
 lr = 1e-3 * batch_per_gpu * num_gpus / 256
 
 optim_wrapper = dict(
@@ -21,14 +19,9 @@ optim_wrapper = dict(
     paramwise_cfg=dict(layer_decay_rate=0.75),
     clip_grad=None,
 )
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup_epochs,
-         convert_to_iter_based=True),
-    # eta_min_ratio (not eta_min): every layer's lr ends at min_lr x its layer scale
-    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs, eta_min_ratio=min_lr / lr,
-         by_epoch=True, begin=warmup_epochs, end=max_epochs, convert_to_iter_based=True),
-]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_begin=1, val_interval=5)
+param_scheduler = dict(type='WarmupCosineLR', warmup=5, start_factor=1e-3, eta_min=min_lr,
+                       by_epoch=True, convert_to_iter_based=True)
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=90, val_begin=1, val_interval=5)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 auto_scale_lr = dict(enable=False, base_batch_size=256)

@@ -1,15 +1,11 @@
 # VideoMAE V2 pretraining schedule (official `run_mae_pretraining.py` defaults): AdamW
 # betas (0.9, 0.95), weight decay 0.05, base lr 1e-3 and min lr 1e-5 per 256 clips of batch,
 # where the batch is (clips per GPU x GPUs) and does NOT count `num_sample` repeats, warmup then
-# cosine decay, per iteration.
+# cosine decay, per iteration. A leaf sets the lr, `param_scheduler.warmup` and
+# `train_cfg.max_epochs`; the cosine ends with the train loop (WarmupCosineLR).
 # clips per optimizer step over all GPUs (32 per GPU x 8 GPUs); `num_sample` views not counted
 lr_batch_size = 32 * 8
-max_epochs = 800
-warmup_epochs = 40
-base_lr = 1e-3
-min_lr_base = 1e-5
-lr = base_lr * lr_batch_size / 256
-min_lr = min_lr_base * lr_batch_size / 256
+lr = 1e-3 * lr_batch_size / 256
 
 optim_wrapper = dict(
     type='OptimWrapper',
@@ -20,13 +16,10 @@ optim_wrapper = dict(
                        custom_keys={'mask_token': dict(decay_mult=0.0)}),
     clip_grad=None,
 )
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-6, by_epoch=True, begin=0, end=warmup_epochs,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs, eta_min=min_lr,
-         by_epoch=True, begin=warmup_epochs, end=max_epochs, convert_to_iter_based=True),
-]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+# min lr 1e-5 per 256 clips = 1/100 of the base lr, whatever the batch
+param_scheduler = dict(type='WarmupCosineLR', warmup=40, start_factor=1e-6,
+                       eta_min_ratio=1e-5 / 1e-3, by_epoch=True, convert_to_iter_based=True)
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=800)
 val_cfg = None
 test_cfg = None
 auto_scale_lr = dict(enable=False, base_batch_size=256)

@@ -20,6 +20,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from vmae2.registry import TRANSFORMS
+
 from ..video_readers import BadVideoError, FrameFolderReader, open_video
 
 
@@ -53,7 +54,8 @@ class VideoInit(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(backends={self.backends}, num_threads={self.num_threads})'
+        return (f'{self.__class__.__name__}(backends={self.backends}, '
+                f'num_threads={self.num_threads})')
 
 
 @TRANSFORMS.register_module()
@@ -76,7 +78,8 @@ class SampleClip(BaseTransform):
         test_mode: Take the centre clip instead of a random one.
     """
 
-    def __init__(self, clip_len: int = 16, frame_interval: int = 4, test_mode: bool = False) -> None:
+    def __init__(self, clip_len: int = 16, frame_interval: int = 4,
+                 test_mode: bool = False) -> None:
         if clip_len < 1 or frame_interval < 1:
             raise ValueError(f'clip_len and frame_interval must be >= 1, '
                              f'got {clip_len} and {frame_interval}')
@@ -148,4 +151,5 @@ class VideoDecode(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(backends={self.backends}, num_threads={self.num_threads})'
+        return (f'{self.__class__.__name__}(backends={self.backends}, '
+                f'num_threads={self.num_threads})')

@@ -5,13 +5,14 @@ checkpoint (``encoder.*``) or an official fine-tuned one (``blocks.*``, ``head.*
 nothing into a recognizer (``backbone.*``, ``cls_head.fc_cls.*``), and a 710-class head is
 skipped for a K400 model. Right after reading the file and before copying it, the runner calls
 ``after_load_checkpoint``; this hook there rewrites the checkpoint's ``state_dict`` into the
-model's own keys with :func:`vmae2.models.utils.load_official_checkpoint` (which converts the
+model's own keys with :func:`vmae2.checkpoints.load_checkpoint` (which converts the
 layout, drops the pretraining decoder and maps a K710 head onto K400 / K600 / K700 rows with
 the official index lists). A checkpoint that already fits the model (resuming) is left alone.
 """
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from vmae2.checkpoints import load_checkpoint
 from vmae2.registry import HOOKS
 
 __all__ = ['OfficialCheckpointHook']
@@ -31,7 +32,6 @@ class OfficialCheckpointHook(Hook):
                    if not k.startswith('data_preprocessor'))
         if fits:
             return
-        from vmae2.models.utils import load_official_checkpoint
-        load_official_checkpoint(model, {k: v for k, v in checkpoint.items()})
+        load_checkpoint(model, {k: v for k, v in checkpoint.items()})
         # the runner copies `state_dict` next: hand it the converted weights
         checkpoint['state_dict'] = {k: v.clone() for k, v in model.state_dict().items()}

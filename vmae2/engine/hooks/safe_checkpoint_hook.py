@@ -18,7 +18,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer
 from mmengine.model import is_model_wrapper
 
-from vmae2.models.layers.pos_embed import check_pos_embed_type, model_pos_embed_type
+from vmae2.checkpoints import check_pos_embed_type, model_pos_embed_type
 from vmae2.registry import HOOKS
 
 _BUFFER_TAG = '__history_buffer__'

@@ -18,7 +18,9 @@ import torch.utils.checkpoint as cp
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
 
+from vmae2.checkpoints import load_checkpoint
 from vmae2.registry import MODELS
+
 from ..layers import Block, position_table
 
 __all__ = ['VideoViT', 'PatchEmbed3D', 'resolve_arch']
@@ -78,6 +80,9 @@ class VideoViT(BaseModule):
             ``'h'``/``'huge'``, ``'g'``/``'giant'`` (any case), or a dict with keys
             ``embed_dims, num_layers, num_heads, feedforward_channels, patch_size``.
         in_channels (int): Input channels. Defaults to 3.
+        patch_size (int, optional): Overrides the arch's patch size (e.g. ViT-g at 16 instead
+            of 14); every size that follows from it (token grid, masks, decoder head, position
+            table) is derived from the model, so this one value changes all of them.
         tubelet_size (int): Frames per token. Defaults to 2.
         qkv_bias (bool): Learn q and v biases. Defaults to True.
         drop_rate (float): Dropout after the position embedding and projections.
@@ -96,12 +101,13 @@ class VideoViT(BaseModule):
             :mod:`vmae2.models.layers.pos_embed`). Defaults to ``'1d'``.
         init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH)`` loads any
             official / HF / vmae2 layout through
-            :func:`vmae2.models.utils.load_official_checkpoint`.
+            :func:`vmae2.checkpoints.load_checkpoint`.
     """
 
     def __init__(self,
                  arch: Union[str, dict] = 'base',
                  in_channels: int = 3,
+                 patch_size: Optional[int] = None,
                  tubelet_size: int = 2,
                  qkv_bias: bool = True,
                  drop_rate: float = 0.,
@@ -121,6 +127,8 @@ class VideoViT(BaseModule):
         if out_type not in ('pooled', 'tokens', 'featmap'):
             raise ValueError(f'out_type must be pooled, tokens or featmap, got {out_type!r}')
         self.arch = resolve_arch(arch)
+        if patch_size is not None:
+            self.arch['patch_size'] = int(patch_size)
         self.embed_dims = D = self.arch['embed_dims']
         self.num_layers = self.arch['num_layers']
         self.patch_size = self.arch['patch_size']
@@ -157,9 +165,7 @@ class VideoViT(BaseModule):
         """Load ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix=None)`` with layout
         conversion and a report of missing / unexpected keys; otherwise keep the init above."""
         if self.init_cfg and self.init_cfg.get('type') == 'Pretrained':
-            from ..utils import load_official_checkpoint
-            load_official_checkpoint(self, self.init_cfg['checkpoint'],
-                                     prefix=self.init_cfg.get('prefix'))
+            load_checkpoint(self, self.init_cfg['checkpoint'], prefix=self.init_cfg.get('prefix'))
             self._is_init = True
             return
         super().init_weights()
@@ -197,7 +203,8 @@ class VideoViT(BaseModule):
         return self.norm(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, C, T, H, W)`` -> ``(B, D)``, ``(B, N, D)`` or ``(B, D, t, h, w)`` (``out_type``)."""
+        """``(B, C, T, H, W)`` -> ``(B, D)``, ``(B, N, D)`` or ``(B, D, t, h, w)``
+        (``out_type``)."""
         tokens = self.forward_features(x)
         if self.out_type == 'tokens':
             return tokens

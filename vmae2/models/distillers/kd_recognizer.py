@@ -20,7 +20,9 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.model import BaseModel
 
+from vmae2.checkpoints import load_checkpoint
 from vmae2.registry import MODELS
+from ..recognizers import fill_blending_classes
 
 __all__ = ['KDRecognizer', 'kd_loss']
 
@@ -54,7 +56,7 @@ class KDRecognizer(BaseModel):
         teacher (dict | str | nn.Module): The teacher recognizer: a model config, a config
             *file* (its ``model`` is built), or a module.
         teacher_ckpt (str, optional): Teacher weights, any layout
-            :func:`~vmae2.models.utils.load_official_checkpoint` reads (through ``safe_load``).
+            :func:`~vmae2.checkpoints.load_checkpoint` reads (through ``safe_load``).
         temperature (float): Softening temperature ``T``. Defaults to 1.0.
         kd_weight (float): Weight of the distillation loss. Defaults to 1.0.
         hard_weight (float): Weight of the student's label loss; 0 = pure distillation.
@@ -74,14 +76,18 @@ class KDRecognizer(BaseModel):
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
             data_preprocessor = dict(type='ActionDataPreprocessor')
+        if isinstance(student, dict) and isinstance(student.get('cls_head'), dict):
+            # the student's head decides the blending's classes, as in VideoMAERecognizer
+            num_classes = student['cls_head'].get('num_classes')
+            if num_classes is not None:
+                data_preprocessor = fill_blending_classes(data_preprocessor, num_classes)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.student = MODELS.build(student) if isinstance(student, dict) else student
         if isinstance(teacher, str):
             teacher = Config.fromfile(teacher).model
         teacher = MODELS.build(teacher) if not isinstance(teacher, nn.Module) else teacher
         if teacher_ckpt is not None:
-            from vmae2.models.utils import load_official_checkpoint
-            load_official_checkpoint(teacher, teacher_ckpt)
+            load_checkpoint(teacher, teacher_ckpt)
         teacher.requires_grad_(False)
         teacher.eval()
         # a list hides the teacher from state_dict(), parameters(), train() and DDP

@@ -1,6 +1,12 @@
 """Losses and reconstruction targets."""
-from .pixel_target import (IMAGENET_MEAN, IMAGENET_STD, MaskedMSELoss, patchify, pixel_target,
-                           unpatchify)
+from .pixel_target import (
+                           IMAGENET_MEAN,
+                           IMAGENET_STD,
+                           MaskedMSELoss,
+                           patchify,
+                           pixel_target,
+                           unpatchify,
+)
 
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'MaskedMSELoss', 'patchify', 'pixel_target',
            'unpatchify']

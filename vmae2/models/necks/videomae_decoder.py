@@ -7,6 +7,7 @@ import torch.utils.checkpoint as cp
 from mmengine.model import BaseModule
 
 from vmae2.registry import MODELS
+
 from ..layers import Block
 
 __all__ = ['VideoMAEDecoder', 'DECODER_ZOO']

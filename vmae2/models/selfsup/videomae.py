@@ -11,8 +11,10 @@ The recipe, as in :meth:`VideoMAEV2.forward_mae`:
 4. **loss**: MSE against per-tubelet normalised pixels, averaged over the queries the encoder did
    not see (queries the encoder saw weigh 0, exactly as the official engine).
 
-Masks are drawn per sample in the data pipeline (``GenerateMasks``) and arrive in the data samples
-as ``encoder_mask`` / ``decoder_mask``; when a batch carries none, the model draws them itself.
+The model owns the masks (``encoder_mask`` / ``decoder_mask`` configs, on the token grid its own
+patch and tubelet sizes give): it draws each sample's pair from the ``mask_seed`` the dataset
+records per view (``VideoPretrainDataset``), so masks depend on (seed, epoch, index, view) only,
+not on the number of data-loader workers; without seeds it draws from the global torch RNG.
 """
 import copy
 from typing import Dict, List, Optional, Tuple, Union
@@ -22,11 +24,13 @@ import torch.nn as nn
 from mmengine.model import BaseModel
 from mmengine.model.weight_init import trunc_normal_
 
+from vmae2.checkpoints import load_checkpoint
+from vmae2.masking import build_mask_generator
 from vmae2.registry import MODELS
+
 from ..backbones.vit_videomae import ARCH_ZOO, VideoViT
 from ..layers import position_table
 from ..losses import IMAGENET_MEAN, IMAGENET_STD, MaskedMSELoss, patchify, pixel_target, unpatchify
-from ..masking import build_mask_generator
 from ..necks import DECODER_ZOO
 
 __all__ = ['VideoMAEV2', 'mask_to_index']
@@ -45,7 +49,8 @@ def mask_to_index(mask: torch.Tensor) -> torch.Tensor:
     """
     counts = mask.sum(1)
     if mask.shape[0] and bool((counts != counts[0]).any()):
-        raise ValueError(f'every sample must select the same number of tokens, got {counts.tolist()}')
+        raise ValueError('every sample must select the same number of tokens, got '
+                         f'{counts.tolist()}')
     return mask.nonzero()[:, 1].reshape(mask.shape[0], -1)
 
 
@@ -61,9 +66,9 @@ class VideoMAEV2(BaseModel):
             ``embed_dims``/``num_heads`` default to the encoder arch's row of
             :data:`DECODER_ZOO`, the MLP to the encoder's ratio, the head to
             ``3 * tubelet * p * p``) or a module.
-        encoder_mask (dict): Mask generator the model uses when a batch has no masks.
-        decoder_mask (dict, optional): Decoder (query) mask generator; None = VideoMAE V1 (any
-            ``decoder_mask`` in the data samples is then ignored).
+        encoder_mask (dict): Encoder mask generator (``MASK_GENERATORS``; the token grid is
+            filled in per input size).
+        decoder_mask (dict, optional): Decoder (query) mask generator; None = VideoMAE V1.
         norm_pix_loss (bool): Per-tubelet normalised targets. Defaults to True.
         target_mean, target_std: Normalisation of the inputs, in ``[0, 1]`` units (ImageNet).
         data_preprocessor (dict, optional): Defaults to mmaction2's ``ActionDataPreprocessor``
@@ -101,8 +106,11 @@ class VideoMAEV2(BaseModel):
         if not isinstance(decoder, nn.Module):
             cfg = dict(decoder or {})
             cfg.setdefault('type', 'VideoMAEDecoder')
-            arch = getattr(backbone, 'arch', None)
-            zoo_key = next((k for k, v in ARCH_ZOO.items() if v == arch), None)
+            # the decoder size follows the encoder's width and depth, whatever its patch size
+            def size(a):
+                return {k: v for k, v in (a or {}).items() if k != 'patch_size'}
+            arch = size(getattr(backbone, 'arch', None))
+            zoo_key = next((k for k, v in ARCH_ZOO.items() if size(v) == arch), None)
             if zoo_key is not None:
                 for k, v in DECODER_ZOO[zoo_key].items():
                     cfg.setdefault(k, v)
@@ -142,8 +150,7 @@ class VideoMAEV2(BaseModel):
 
     def init_weights(self) -> None:
         if self.init_cfg and self.init_cfg.get('type') == 'Pretrained':
-            from ..utils import load_official_checkpoint
-            load_official_checkpoint(self, self.init_cfg['checkpoint'])
+            load_checkpoint(self, self.init_cfg['checkpoint'])
             self._is_init = True
             return
         super().init_weights()
@@ -162,35 +169,28 @@ class VideoMAEV2(BaseModel):
 
     def get_masks(self, x: torch.Tensor, data_samples: Optional[List] = None,
                   generator: Optional[torch.Generator] = None) -> tuple:
-        """Masks of the batch: from the data samples where present, else drawn here.
+        """Draw the masks of a batch.
+
+        Each sample's pair comes from its own generator seeded with the ``mask_seed`` of its
+        data sample (encoder mask first, then decoder mask, from the same stream) when every
+        sample has one; otherwise all come from ``generator`` (None = the global torch RNG).
 
         Returns:
             tuple: ``encoder_mask`` bool ``(B, N)`` and ``decoder_mask`` bool ``(B, N)`` or None
-            (True = masked), on the device of the data samples (CPU when drawn here).
+            (True = masked), on the CPU (indices drawn from CPU masks need no device sync).
         """
         B = x.shape[0]
         enc_gen, dec_gen = self.mask_generators(tuple(self.grid(x)))
-
-        def from_samples(name):
-            if not data_samples or any(ds.get(name, None) is None for ds in data_samples):
-                return None
-            return torch.stack([torch.as_tensor(ds.get(name)).reshape(-1).bool()
-                                for ds in data_samples])
-
-        # masks stay where they are: indices drawn from CPU masks need no device sync
-        enc = from_samples('encoder_mask')
-        if enc is None:
-            enc = enc_gen.batch(B, generator)
-        if enc.shape[1] != enc_gen.num_tokens:
-            raise ValueError(f'encoder_mask has {enc.shape[1]} tokens but the clip has '
-                             f'{enc_gen.num_tokens} (grid {enc_gen.input_size}): does the '
-                             'pipeline\'s GenerateMasks use this model\'s patch and tubelet size?')
+        seeds = [ds.metainfo.get('mask_seed') for ds in data_samples or ()]
+        if len(seeds) == B and B and all(s is not None for s in seeds):
+            gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
+        else:
+            gens = [generator] * B
+        enc = torch.stack([enc_gen(g) for g in gens]) if B else enc_gen.batch(0)
         if dec_gen is None:
-            # the model config decides V1 vs V2: a V1 model ignores decoder masks in the batch
             return enc, None
-        dec = from_samples('decoder_mask')
-        if dec is None:
-            dec = dec_gen.batch(B, generator)
+        # drawn after the encoder mask of the same sample: one stream per sample
+        dec = torch.stack([dec_gen(g) for g in gens]) if B else dec_gen.batch(0)
         return enc, dec
 
     # ------------------------------------------------------------------ the recipe
@@ -218,7 +218,8 @@ class VideoMAEV2(BaseModel):
     def forward_mae(self,
                     inputs: torch.Tensor,
                     encoder_mask: torch.Tensor,
-                    decoder_mask: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+                    decoder_mask: Optional[torch.Tensor] = None
+                    ) -> Tuple[torch.Tensor, torch.Tensor]:
         """The explicit-mask call: reconstruction of the queries and the loss.
 
         Args:
@@ -292,7 +293,8 @@ class VideoMAEV2(BaseModel):
         pred = pred.float().reshape(B, -1, P, C)
         if self.norm_pix_loss:
             ref = patches.gather(1, query_idx[:, :, None, None].expand(-1, -1, P, C))
-            pred = pred * ref.var(-2, unbiased=True, keepdim=True).sqrt() + ref.mean(-2, keepdim=True)
+            std = ref.var(-2, unbiased=True, keepdim=True).sqrt()
+            pred = pred * std + ref.mean(-2, keepdim=True)
         patches = patches.scatter(1, query_idx[:, :, None, None].expand(-1, -1, P, C), pred)
         recon = unpatchify(patches, self.grid(inputs), self.patch_size, self.tubelet_size)
         return dict(original=original, reconstruction=recon.clamp(0, 1), loss=loss,

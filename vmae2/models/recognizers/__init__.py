@@ -1,0 +1,4 @@
+"""Recognizers."""
+from .videomae_recognizer import VideoMAERecognizer, fill_blending_classes
+
+__all__ = ['VideoMAERecognizer', 'fill_blending_classes']

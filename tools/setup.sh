@@ -4,6 +4,7 @@
 #
 #   bash tools/setup.sh            # creates/reuses .venv in the repository root
 #   VMAE2_VENV=/path/to/env bash tools/setup.sh
+#   bash tools/setup.sh --print-pins   # the pinned requirements it installs, then exit
 #
 # Environment variables:
 #   VMAE2_VENV        where the virtual environment lives (default: <repo>/.venv)
@@ -12,20 +13,46 @@
 #   MAX_JOBS          parallel compile jobs for mmcv (default: number of cores, at most 2
 #                     on small machines: each job peaks at ~2 GB)
 #
-# Every pin and why it exists is listed in setup.cfg and docs in README.md.
+# Every pin lives in one place, setup.cfg (install_requires, with the reason for each); this
+# script reads the ones it installs before vmae2 itself from there.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VMAE2_VENV:-$REPO/.venv}"
 WHEEL_DIR="${VMAE2_WHEEL_DIR:-$HOME/.cache/vmae2/wheels}"
-TORCH_VERSION=2.14.1        # on local disk for pip; torch 2.13 CPU has no torchvision that imports
-TORCHVISION_VERSION=0.29.1
-MMCV_VERSION=2.1.0          # mmdet 3.3 / mmaction2 1.2 refuse mmcv 2.2; 2.1 has only an sdist on PyPI
 
 log() { echo "[vmae2 setup $(date +%H:%M:%S)] $*"; }
 
 if [[ -z "${VMAE2_PYTHON:-}" ]]; then
   if command -v python3.11 >/dev/null 2>&1; then VMAE2_PYTHON=python3.11; else VMAE2_PYTHON=python3; fi
+fi
+
+# pin NAME: the requirement of NAME in setup.cfg's install_requires, e.g. `torch==2.14.1`
+pin() {
+  "$VMAE2_PYTHON" - "$REPO/setup.cfg" "$1" <<'PY'
+import configparser, re, sys
+cfg = configparser.ConfigParser()
+cfg.read(sys.argv[1])
+for line in cfg.get('options', 'install_requires').splitlines():
+    line = line.split('#')[0].strip()
+    if line and re.split(r'[<>=!~\[;\s]', line, maxsplit=1)[0].lower() == sys.argv[2].lower():
+        print(line)
+        break
+else:
+    sys.exit(f'setup.cfg pins no {sys.argv[2]}')
+PY
+}
+TORCH_REQ="$(pin torch)"             # torch and torchvision lie on local disk for pip
+TORCHVISION_REQ="$(pin torchvision)"
+MMENGINE_REQ="$(pin mmengine)"
+NUMPY_REQ="$(pin numpy)"
+SETUPTOOLS_REQ="$(pin setuptools)"   # mmcv builds with pkg_resources
+MMCV_REQ="$(pin mmcv)"               # compiled below: PyPI has only its source
+MMCV_VERSION="${MMCV_REQ#*==}"
+if [[ "${1:-}" == "--print-pins" ]]; then
+  printf '%s\n' "$TORCH_REQ" "$TORCHVISION_REQ" "$MMENGINE_REQ" "$NUMPY_REQ" "$SETUPTOOLS_REQ" \
+    "$MMCV_REQ"
+  exit 0
 fi
 
 if [[ ! -x "$VENV/bin/python" ]]; then
@@ -35,16 +62,16 @@ fi
 PY="$VENV/bin/python"
 PIP=("$PY" -m pip --disable-pip-version-check -q)
 
-log "installing torch $TORCH_VERSION, torchvision $TORCHVISION_VERSION and build tools"
-"${PIP[@]}" install "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" \
-  "numpy>=2,<2.4" "setuptools<81" wheel ninja "mmengine==0.10.7"
+log "installing $TORCH_REQ, $TORCHVISION_REQ and build tools"
+"${PIP[@]}" install "$TORCH_REQ" "$TORCHVISION_REQ" "$NUMPY_REQ" "$SETUPTOOLS_REQ" wheel ninja \
+  "$MMENGINE_REQ"
 
 # ---------------------------------------------------------------- mmcv (compiled)
 have_mmcv_ops() {
-  "$PY" - <<'PY' 2>/dev/null
+  "$PY" - "$MMCV_VERSION" <<'PY' 2>/dev/null
 import mmcv, sys
 from mmcv.ops import RoIAlign  # noqa: F401  (needs the compiled _ext)
-sys.exit(0 if mmcv.__version__ == "2.1.0" else 1)
+sys.exit(0 if mmcv.__version__ == sys.argv[1] else 1)
 PY
 }
 

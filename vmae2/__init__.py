@@ -4,34 +4,49 @@ Importing vmae2 checks that the OpenMMLab stack it was written against is instal
 error that names the wrong package and how to fix it), and works around the one hole in the
 mmaction2 1.2.0 PyPI release (see :mod:`vmae2.utils.compat`).
 """
+import configparser as _configparser
+import os.path as _osp
 from importlib import metadata as _metadata
+
+from packaging.requirements import Requirement as _Requirement
 
 from .version import __version__, version_info
 
-# package name -> (minimum inclusive, maximum exclusive, why)
-_REQUIRED = {
-    'mmengine': ('0.10.0', '0.11.0', 'the runner, configs and checkpoint hooks vmae2 builds on'),
-    'mmcv': ('2.1.0', '2.2.0', 'compiled ops (RoIAlign) for mmdet 3.3 and the AVA heads; '
-             'mmdet 3.3 and mmaction2 1.2 refuse mmcv 2.2'),
-    'mmaction2': ('1.2.0', '1.3.0', 'datasets, transforms, metrics and RoI heads'),
-    'mmdet': ('3.3.0', '3.4.0', 'detectors for AVA'),
+#: The packages whose versions ``import vmae2`` checks, and why each matters. The pins
+#: themselves live in one place, ``setup.cfg`` (``install_requires``, with the reason for each
+#: pin), read back from the installed distribution's metadata (or from ``setup.cfg`` beside a
+#: source checkout that was never installed).
+_CHECKED = {
+    'mmengine': 'the runner, configs and checkpoint hooks vmae2 builds on',
+    'mmcv': 'compiled ops (RoIAlign) for mmdet 3.3 and the AVA heads',
+    'mmaction2': 'datasets, transforms, metrics and RoI heads',
+    'mmdet': 'detectors for AVA',
 }
 _FIX = 'Run `bash tools/setup.sh` from the vmae2 repository (it compiles mmcv with its ops).'
 
 
-def _version_tuple(v: str) -> tuple:
-    out = []
-    for part in v.split('+')[0].split('.'):
-        digits = ''.join(c for c in part if c.isdigit())
-        out.append(int(digits) if digits else 0)
-        if not part.isdigit():
-            break
-    return tuple(out)
+def _pins() -> dict:
+    """``name -> Requirement`` of vmae2's install requirements (no extras)."""
+    try:
+        lines = _metadata.requires('vmae2') or []
+    except _metadata.PackageNotFoundError:
+        cfg = _osp.join(_osp.dirname(_osp.dirname(_osp.abspath(__file__))), 'setup.cfg')
+        parser = _configparser.ConfigParser()
+        parser.read(cfg)
+        raw = parser.get('options', 'install_requires', fallback='')
+        lines = [ln.split('#')[0].strip() for ln in raw.splitlines()]
+    reqs = [_Requirement(ln) for ln in lines if ln]
+    return {r.name.lower(): r for r in reqs if r.marker is None}
 
 
 def _check_stack() -> None:
     problems = []
-    for pkg, (lo, hi, why) in _REQUIRED.items():
+    pins = _pins()
+    for pkg, why in _CHECKED.items():
+        req = pins.get(pkg)
+        if req is None:
+            continue
+        spec = str(req.specifier)
         try:
             found = _metadata.version(pkg)
         except _metadata.PackageNotFoundError:
@@ -42,14 +57,14 @@ def _check_stack() -> None:
                     lite = None
                 if lite is not None:
                     problems.append(
-                        f'mmcv-lite {lite} is installed, but vmae2 needs the full mmcv>={lo},<{hi} '
+                        f'mmcv-lite {lite} is installed, but vmae2 needs the full mmcv{spec} '
                         f'with compiled ops ({why}).')
                     continue
-            problems.append(f'{pkg} is not installed; vmae2 needs {pkg}>={lo},<{hi} ({why}).')
+            problems.append(f'{pkg} is not installed; vmae2 needs {pkg}{spec} ({why}).')
             continue
-        if not (_version_tuple(lo) <= _version_tuple(found) < _version_tuple(hi)):
-            problems.append(
-                f'{pkg} {found} is installed, but vmae2 needs {pkg}>={lo},<{hi} ({why}).')
+        if not req.specifier.contains(found, prereleases=True):
+            problems.append(f'{pkg} {found} is installed, but vmae2 needs {pkg}{spec} ({why}; '
+                            'the pins and their reasons are in setup.cfg).')
     if problems:
         raise ImportError('vmae2 cannot start:\n  - ' + '\n  - '.join(problems) + f'\n{_FIX}')
 

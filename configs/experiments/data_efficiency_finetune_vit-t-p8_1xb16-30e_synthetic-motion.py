@@ -13,7 +13,9 @@ _base_ = [
 # (16 x 2, 64x64)
 tiny = dict(embed_dims=128, num_layers=4, num_heads=4, feedforward_channels=512, patch_size=8)
 num_gpus, batch_per_gpu = 1, 16
-model = dict(backbone=dict(arch=tiny, drop_path_rate=0.1, pos_embed_type='3d'),
+# (`_delete_`: a custom arch dict replaces the base's arch name)
+model = dict(backbone=dict(arch=dict(_delete_=True, **tiny), drop_path_rate=0.1,
+                           pos_embed_type='3d'),
              cls_head=dict(dropout_ratio=0.0))
 train_dataloader = dict(batch_size=batch_per_gpu)
 val_evaluator = dict(type='AccMetric', metric_list=('top_k_accuracy', 'mean_class_accuracy'),

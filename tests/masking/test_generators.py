@@ -86,14 +86,30 @@ def test_random_and_frame_exact_counts():
     assert set(per_step.tolist()) == {0, 196} and int((per_step == 196).sum()) == 4
 
 
-@pytest.mark.parametrize('name', ['TubeMaskGenerator', 'RunningCellMaskGenerator',
-                                  'RandomMaskGenerator', 'FrameMaskGenerator'])
-def test_registry_seeded_determinism(name):
-    gen = MASK_GENERATORS.build(dict(type=name, input_size=GRID, ratio=0.5))
+#: masked tokens of one draw, computed independently of the generators, for a grid and ratio
+EXPECTED_MASKED = {
+    'TubeMaskGenerator': lambda t, h, w, r: t * int(r * h * w),
+    'RunningCellMaskGenerator': lambda t, h, w, r: t * h * w * int(4 * r) // 4,
+    'RandomMaskGenerator': lambda t, h, w, r: int(r * t * h * w),
+    'FrameMaskGenerator': lambda t, h, w, r: int(r * t) * h * w,
+}
+
+
+def test_every_registered_generator_has_a_contract():
+    assert set(MASK_GENERATORS.module_dict) == set(EXPECTED_MASKED)
+
+
+@pytest.mark.parametrize('name', sorted(MASK_GENERATORS.module_dict))
+@pytest.mark.parametrize('ratio', [0.5, 0.75])
+def test_registry_exact_count_and_seeded_determinism(name, ratio):
+    gen = MASK_GENERATORS.build(dict(type=name, input_size=GRID, ratio=ratio))
     a = gen.batch(3, torch.Generator().manual_seed(7))
     b = gen.batch(3, torch.Generator().manual_seed(7))
-    assert torch.equal(a, b)
+    assert torch.equal(a, b) and a.dtype == torch.bool
+    assert gen.num_masked == EXPECTED_MASKED[name](*GRID, ratio)
     assert a.shape == (3, 1568) and bool((a.sum(1) == gen.num_masked).all())
+    many = gen.batch(16, torch.Generator().manual_seed(8))
+    assert len({tuple(m.tolist()) for m in many}) > 1  # the draws are random
     torch.manual_seed(3)
     c = gen.batch(2)
     torch.manual_seed(3)

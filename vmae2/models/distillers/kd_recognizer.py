@@ -22,6 +22,7 @@ from mmengine.model import BaseModel
 
 from vmae2.checkpoints import load_checkpoint
 from vmae2.registry import MODELS
+
 from ..recognizers import fill_blending_classes
 
 __all__ = ['KDRecognizer', 'kd_loss']

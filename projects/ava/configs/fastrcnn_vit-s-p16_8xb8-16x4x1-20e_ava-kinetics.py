@@ -1,0 +1,12 @@
+# VideoMAE V2 ViT-S/16 in FastRCNN on AVA-Kinetics (frames), evaluated on AVA v2.2 val:
+# 16 frames x interval 4,
+# 8 GPUs x 8 clips, 20 epochs. lr and layer decay:
+# same depth as ViT-B (12 blocks): ViT-B's lr and decay.
+_base_ = ['./_base_/models/fastrcnn_vit-s-p16.py', './_base_/datasets/ava_kinetics_frames.py',
+          './_base_/schedules/ava_adamw_20e.py']
+
+lr = 1.25e-4 * _base_.batch_per_gpu * _base_.num_gpus / 64
+optim_wrapper = dict(optimizer=dict(lr=lr), paramwise_cfg=dict(layer_decay_rate=0.75))
+# any layout the loader knows: official fine-tuned / distilled / pretrained, vmae2, HF
+checkpoint = 'checkpoints/vit_s_k710_dl_from_giant.pth'
+model = dict(backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=checkpoint)))

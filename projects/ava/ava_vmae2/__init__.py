@@ -9,8 +9,6 @@ function ``generate_synthetic_ava``.
 """
 import os.path as osp
 
-import mmaction.models  # noqa: F401,E402  (registers mmaction2's AVA heads in mmdet's registry)
-
 import vmae2  # noqa: F401  (first: it patches mmaction2 1.2's missing modules)
 
 from .annotations import (

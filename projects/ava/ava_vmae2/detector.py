@@ -14,11 +14,16 @@ found: MMEngine looks scope prefixes up among the root registry's children only,
 registries are children of mmaction2's.)
 """
 import copy
+from importlib import import_module
 
 from mmdet.models.detectors import FastRCNN
 
 from vmae2.models.backbones import resolve_arch
 from vmae2.registry import MODELS
+
+# registers mmaction2's AVARoIHead, SingleRoIExtractor3D, BBoxHeadAVA and MaxIoUAssignerAVA in
+# mmdet's registries (imported after vmae2, which patches mmaction2 1.2's missing modules)
+import_module('mmaction.models')
 
 __all__ = ['AVAFastRCNN']
 

@@ -4,9 +4,8 @@
 # around each keyframe; train RandomRescale 64-80 -> RandomCrop 64 (the pretraining grid), val
 # whole frames at short side 64 (80 wide: another grid). No flip: it would swap move_left and
 # move_right.
-synthetic_root = 'data/synthetic_ava'
-synthetic_ava = dict(num_videos=(32, 8), duration=12, segment=4, fps=8, height=64, width=80,
-                     seed=0)
+_base_ = ['./synthetic_ava_set.py']
+synthetic_root = _base_.synthetic_ava_root
 use_frames = True
 clip_len, frame_interval = 8, 2
 meta_keys = ('img_shape', 'img_key', 'video_id', 'timestamp', 'unreadable')
@@ -27,7 +26,7 @@ val_pipeline = [
     dict(type='FormatShape', input_format='NCTHW', collapse=True),
     dict(type='PackActionInputs', meta_keys=meta_keys),
 ]
-_data = dict(type='SyntheticAVADataset', root=synthetic_root, generator=synthetic_ava,
+_data = dict(type='SyntheticAVADataset', root=synthetic_root, generator=_base_.synthetic_ava,
              use_frames=use_frames)
 train_dataloader = dict(
     batch_size=8,

@@ -1,0 +1,28 @@
+# Dual-masking pretraining of the main job's tiny ViT on the SyntheticAVA train videos (no
+# labels), before detection (fastrcnn_vit-t-p8_..._synthetic-ava-pretrained.py): the core main
+# job's model, masks, views and schedule, shortened to 40 epochs, on clips of the detector's
+# format (8 frames x interval 2 = 2 s at 8 fps, crops of 64x64 -> 4 x 8 x 8 tokens). Each of the
+# 32 videos (12 s) is listed 8 times per epoch: 256 clips, 32 steps.
+_base_ = ['vmae2::pretrain/videomaev2_vit-t-p8_dual-mask_1xb8-60e_synthetic-motion.py',
+          '../_base_/datasets/synthetic_ava_set.py']
+
+custom_imports = dict(imports=['projects.ava.ava_vmae2'], allow_failed_imports=False)
+load_pipeline = [dict(t, clip_len=8) if t['type'] == 'SampleClip' else t
+                 for t in _base_.load_pipeline]
+train_dataloader = dict(
+    # restated: a base value a leaf reads (`_base_.x`) carries its scope into the dicts of the
+    # base, and a collate function takes no `_scope_` argument
+    collate_fn=dict(_delete_=True, type='flatten_views_collate'),
+    dataset=dict(_delete_=True, type='SyntheticAVAPretrainDataset',
+                 root=_base_.synthetic_ava_root,
+                 generator=_base_.synthetic_ava, frame_interval=2, repeats=8,
+                 pipeline=load_pipeline, view_pipeline=_base_.view_pipeline,
+                 num_sample=_base_.num_sample))
+val_dataloader = None
+val_evaluator = None
+test_dataloader = None
+test_evaluator = None
+param_scheduler = dict(warmup=4)  # epochs
+train_cfg = dict(max_epochs=40)
+default_hooks = dict(checkpoint=dict(interval=40))
+custom_hooks = [dict(type='SafeCheckpointHook', priority='VERY_HIGH')]

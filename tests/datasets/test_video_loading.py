@@ -83,13 +83,15 @@ def test_decode_falls_back_to_pyav(real_videos, monkeypatch):
         raise BadVideoError(f'{self.path}: simulated decord failure')
 
     monkeypatch.setattr(DecordReader, 'get_frames', broken)
-    results = VideoInit()(dict(filename=path))
+    # in this process (timeout=None): the decode watchdog's helper, forked earlier in the
+    # session, would not see the patch (test_decode_watchdog.py covers the fallback there)
+    results = VideoInit(timeout=None)(dict(filename=path))
     results['frame_inds'] = np.array([3, 7])
     results = VideoDecode()(results)
     assert results['decoder'] == 'pyav'
     assert np.array_equal(np.stack(results['imgs']), PyAVReader(path).get_frames([3, 7]))
     with pytest.raises(BadVideoError, match='simulated'):
-        VideoDecode(backends=('decord', ))(dict(VideoInit()(dict(filename=path)),
+        VideoDecode(backends=('decord', ))(dict(VideoInit(timeout=None)(dict(filename=path)),
                                                 frame_inds=np.array([1])))
 
 

@@ -23,6 +23,7 @@ from mmengine.dataset import BaseDataset, Compose
 from vmae2.registry import DATASETS, TRANSFORMS
 
 from .bad_samples import BadSampleTracker, TooManyBadSamplesError
+from .decode_watchdog import WatchdogError
 from .list_file import parse_list_file
 from .seeding import SampleKey, derive_seed, seeded_global_rng, unpack_key
 
@@ -170,6 +171,8 @@ class VideoPretrainDataset(BaseDataset):
                     loaded = self.pipeline(info)
                 if loaded is None:
                     raise RuntimeError('the loading pipeline returned None')
+            except WatchdogError:  # the machine, not the video: no sample could be read
+                raise
             except Exception as e:  # any failure to read data is bad data, not a crash
                 self.tracker.bad(path, e)
                 continue

@@ -1,23 +1,23 @@
 """SyntheticMotion as datasets: generated on first use, then read like any other list file.
 
-``SyntheticMotionDataset`` is mmaction2's ``VideoDataset`` (``path label`` list, train or val
-split), so mmaction2's recognition pipelines and metrics work on it unchanged;
+``SyntheticMotionDataset`` is a :class:`~vmae2.datasets.RobustVideoDataset` (mmaction2's
+``VideoDataset``: ``path label`` list, train or val split; unreadable videos replaced or scored
+as misses), so mmaction2's recognition pipelines and metrics work on it unchanged;
 ``SyntheticMotionPretrainDataset`` is a one-source :class:`VideoPretrainDataset` over the train
 split. Both take the generator's settings, so a config fully determines the data it trains on.
 """
 import os.path as osp
 from typing import Callable, Dict, Literal, Optional, Sequence, Union
 
-from mmaction.datasets import VideoDataset
-
 from vmae2.registry import DATASETS
 
-from .pretrain_dataset import VideoPretrainDataset, build_pipeline
+from .pretrain_dataset import VideoPretrainDataset
 from .synthetic_motion import generate_synthetic_motion
+from .video_dataset import RobustVideoDataset
 
 
 @DATASETS.register_module()
-class SyntheticMotionDataset(VideoDataset):
+class SyntheticMotionDataset(RobustVideoDataset):
     """The labelled SyntheticMotion split (``classes`` in ``metainfo``).
 
     Args:
@@ -27,7 +27,7 @@ class SyntheticMotionDataset(VideoDataset):
         generator: Settings passed to
             :func:`~vmae2.datasets.synthetic_motion.generate_synthetic_motion` (``num_classes``,
             ``clips_per_class``, ``num_frames``, ``size``, ``val_ratio``, ``seed``, ``codec``).
-        **kwargs: ``VideoDataset`` arguments (``test_mode``...).
+        **kwargs: :class:`RobustVideoDataset` arguments (``test_mode``...).
     """
 
     def __init__(self,
@@ -44,8 +44,7 @@ class SyntheticMotionDataset(VideoDataset):
         kwargs.setdefault('metainfo', dict(classes=classes))
         super().__init__(
             ann_file=paths[f'{split}_list'],
-            # built from vmae2's registry, so that no default scope is needed
-            pipeline=build_pipeline(pipeline).transforms,
+            pipeline=pipeline,
             data_prefix=dict(video=root),
             **kwargs)
 

@@ -5,9 +5,12 @@ indices as one uint8 ``(N, H, W, 3)`` RGB array. Readers decode only what is ask
 seeks (``get_batch``), PyAV decodes forward and stops at the last wanted frame, converting to RGB
 only the frames kept (the colour conversion costs as much as the decoding itself).
 
-Any failure - unreadable container, zero frames, a truncated stream that ends before a wanted
-frame, a missing image - raises :class:`BadVideoError` naming the path, so that the dataset can
-tell bad data (skip and count) from a bug (crash).
+Any failure - unreadable container, zero frames, a missing image - raises
+:class:`BadVideoError` naming the path, so that the dataset can tell bad data (skip and count)
+from a bug (crash). A stream that ends (or breaks) before a wanted frame after ``n >= 1``
+readable frames raises :class:`ShortStreamError` with ``n``: its header over-counts its frames
+(a cut download with the index in front), and :func:`read_frames` then decodes it as an
+``n``-frame video, looping the indices as mmaction2's samplers loop short videos.
 """
 import os.path as osp
 from typing import Optional, Sequence
@@ -18,6 +21,21 @@ import numpy as np
 
 class BadVideoError(RuntimeError):
     """A video or frame folder that cannot be read; the message starts with its path."""
+
+
+class ShortStreamError(BadVideoError):
+    """The stream holds fewer readable frames than its header says.
+
+    Attributes:
+        num_readable: Frames decoded before the stream ended or broke (>= 1).
+    """
+
+    def __init__(self, message: str, num_readable: int) -> None:
+        super().__init__(message)
+        self.num_readable = num_readable
+
+    def __reduce__(self):  # picklable with its count (it crosses the watchdog's pipe)
+        return type(self), (str(self), self.num_readable)
 
 
 class DecordReader:
@@ -116,10 +134,14 @@ class PyAVReader:
                         if k == len(wanted):
                             break
         except Exception as e:
+            if n > 0 and k < len(wanted):  # frames before the break are readable
+                raise ShortStreamError(f'{self.path}: PyAV failed to decode after {n} frames '
+                                       f'({e})', n) from e
             raise BadVideoError(f'{self.path}: PyAV failed to decode ({e})') from e
         if k < len(wanted):
-            raise BadVideoError(f'{self.path}: stream ends after {n} frames, before frame '
-                                f'{wanted[k]} of {self.num_frames} (truncated?)')
+            message = (f'{self.path}: stream ends after {n} frames, before frame {wanted[k]} '
+                       f'of {self.num_frames} (truncated?)')
+            raise ShortStreamError(message, n) if n > 0 else BadVideoError(message)
         return np.stack(out)
 
 
@@ -187,3 +209,51 @@ def open_video(path: str, backends: Sequence[str] = ('decord', 'pyav'),
         except BadVideoError as e:
             errors.append(str(e))
     raise BadVideoError('; '.join(errors) or f'{path}: no backend left to try')
+
+
+def read_frames(reader, inds: Sequence[int], backends: Sequence[str] = ('decord', 'pyav'),
+                num_threads: int = 1):
+    """Frames at sorted unique ``inds`` with the fallbacks of the data paths.
+
+    1. ``reader`` decodes them;
+    2. if it fails, the next backend of ``backends`` reopens the file and tries (decord can
+       open a file and still fail on its frames: 48-pixel rows, MPEG-4 ends);
+    3. if the stream turns out shorter than its header (:class:`ShortStreamError`, ``n``
+       readable frames), index ``i`` becomes ``i % n`` (mmaction2's ``'loop'``) and PyAV
+       decodes those.
+
+    Args:
+        reader: An open reader (any of this module's).
+        inds: Sorted unique frame indices.
+        backends: Backends to fall back to.
+        num_threads: Decoder threads of a fallback reader.
+
+    Returns:
+        ``(frames, reader)``: ``(len(inds), H, W, 3)`` uint8 RGB frames and the reader that
+        decoded them (its ``num_frames`` is the readable count after step 3).
+
+    Raises:
+        BadVideoError: no backend can decode the frames; the message names the path and why.
+    """
+    inds = [int(i) for i in inds]
+    try:
+        return reader.get_frames(inds), reader
+    except ShortStreamError as e:
+        short = e
+    except BadVideoError as e:
+        if reader.backend == 'frames' or len(backends) < 2:
+            raise
+        try:
+            reader = open_video(reader.path, backends, num_threads, skip=reader.backend)
+            return reader.get_frames(inds), reader
+        except ShortStreamError as e2:
+            short = e2
+        except BadVideoError as e2:
+            raise BadVideoError(f'{e}; {e2}') from e2
+    n = short.num_readable
+    looped = np.asarray(inds) % n
+    unique, inverse = np.unique(looped, return_inverse=True)
+    pyav = reader if reader.backend == 'pyav' else PyAVReader(reader.path, num_threads)
+    frames = pyav.get_frames(unique.tolist())[inverse]
+    pyav.num_frames = n
+    return frames, pyav

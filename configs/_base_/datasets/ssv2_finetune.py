@@ -11,13 +11,14 @@ num_classes = 174
 input_size = 224
 clip_len = 16
 test_clips = 2
+decode_timeout = 120  # seconds per video (decode watchdog)
 
 model = dict(cls_head=dict(num_classes=num_classes))
 
 train_pipeline = [
-    dict(type='DecordInit'),
+    dict(type='VideoInit', timeout=decode_timeout),
     dict(type='UniformSample', clip_len=clip_len, num_clips=1),
-    dict(type='DecordDecode'),
+    dict(type='VideoDecode'),
     dict(type='VideoRandAugment', config_str='rand-m7-n4-mstd0.5-inc1'),
     dict(type='RandomResizedCrop', area_range=(0.08, 1.0), aspect_ratio_range=(3 / 4, 4 / 3)),
     dict(type='Resize', scale=(input_size, input_size), keep_ratio=False),
@@ -26,18 +27,18 @@ train_pipeline = [
     dict(type='PackActionInputs'),
 ]
 val_pipeline = [
-    dict(type='DecordInit'),
+    dict(type='VideoInit', timeout=decode_timeout),
     dict(type='UniformSample', clip_len=clip_len, num_clips=1, test_mode=True),
-    dict(type='DecordDecode'),
+    dict(type='VideoDecode'),
     dict(type='Resize', scale=(-1, input_size)),
     dict(type='CenterCrop', crop_size=input_size),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs'),
 ]
 test_pipeline = [
-    dict(type='DecordInit'),
+    dict(type='VideoInit', timeout=decode_timeout),
     dict(type='UniformSample', clip_len=clip_len, num_clips=test_clips, test_mode=True),
-    dict(type='DecordDecode'),
+    dict(type='VideoDecode'),
     dict(type='Resize', scale=(-1, input_size)),
     dict(type='ThreeCrop', crop_size=input_size),
     dict(type='FormatShape', input_format='NCTHW'),

@@ -14,20 +14,20 @@ num_classes = synthetic_motion['num_classes']
 model = dict(cls_head=dict(num_classes=num_classes))
 
 train_pipeline = [
-    dict(type='DecordInit'),
+    dict(type='VideoInit'),
     dict(type='SampleFrames', clip_len=num_frames, frame_interval=frame_interval, num_clips=1,
          out_of_bound_opt='repeat_last'),
-    dict(type='DecordDecode'),
+    dict(type='VideoDecode'),
     dict(type='RandomResizedCrop', area_range=(0.5, 1.0)),
     dict(type='Resize', scale=(input_size, input_size), keep_ratio=False),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs'),
 ]
 val_pipeline = [
-    dict(type='DecordInit'),
+    dict(type='VideoInit'),
     dict(type='SampleFrames', clip_len=num_frames, frame_interval=frame_interval, num_clips=1,
          out_of_bound_opt='repeat_last', test_mode=True),
-    dict(type='DecordDecode'),
+    dict(type='VideoDecode'),
     dict(type='Resize', scale=(input_size, input_size), keep_ratio=False),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs'),
@@ -50,5 +50,5 @@ val_dataloader = dict(
                  generator=synthetic_motion, pipeline=val_pipeline, test_mode=True))
 test_dataloader = val_dataloader
 
-val_evaluator = dict(type='AccMetric')
+val_evaluator = dict(type='RobustAccMetric')
 test_evaluator = val_evaluator

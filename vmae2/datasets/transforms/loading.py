@@ -6,7 +6,10 @@ What mmaction2's ``DecordInit``/``PyAVInit``/``SampleFrames``/``DecordDecode`` l
 * one pair of transforms for video files *and* frame folders, so sources of both kinds can be
   mixed in one dataset with one pipeline;
 * decord by default with PyAV as a fallback, at open time and again at decode time (decord can
-  open a file and still fail on its frames);
+  open a file and still fail on its frames), and streams shorter than their header decoded as
+  the frames they hold (indices looped);
+* a time limit per video (``timeout``): the decoder runs in a helper process that is killed
+  past it (decord can hang holding the GIL; see :mod:`vmae2.datasets.decode_watchdog`);
 * decoding only the sorted unique frames of the clip (``repeat_last`` padding asks for the same
   frame several times), reading the file from its path rather than loading it whole into memory;
 * the frame interval of the clip taken from the sample when its source sets one (16 x 4 for
@@ -14,14 +17,15 @@ What mmaction2's ``DecordInit``/``PyAVInit``/``SampleFrames``/``DecordDecode`` l
 * failures raised as :class:`~vmae2.datasets.video_readers.BadVideoError`, which the dataset
   skips and counts.
 """
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 from mmcv.transforms import BaseTransform
 
 from vmae2.registry import TRANSFORMS
 
-from ..video_readers import BadVideoError, FrameFolderReader, open_video
+from ..decode_watchdog import DEFAULT_TIMEOUT, WatchedReader, get_watchdog
+from ..video_readers import BadVideoError, FrameFolderReader, open_video, read_frames
 
 
 @TRANSFORMS.register_module()
@@ -32,19 +36,30 @@ class VideoInit(BaseTransform):
     (frame folder); ``start_index`` (optional).
     Added keys: ``video_reader``, ``total_frames``, ``avg_fps``, ``decoder`` (backend name).
 
+    Works under mmaction2's samplers (``SampleFrames``, ``UniformSample``...) as ``DecordInit``
+    does, and with ``VideoDecode`` in place of ``DecordDecode``.
+
     Args:
         backends: Video backends to try in order; the later ones are fallbacks.
         num_threads: Decoder threads per video.
+        timeout: Seconds a video file may take to open and decode; the decoding then runs in
+            a helper process that is killed past the limit (the sample is bad). ``None``
+            decodes in this process without a limit. Frame folders are always read here.
     """
 
-    def __init__(self, backends: Sequence[str] = ('decord', 'pyav'), num_threads: int = 1) -> None:
+    def __init__(self, backends: Sequence[str] = ('decord', 'pyav'), num_threads: int = 1,
+                 timeout: Optional[float] = DEFAULT_TIMEOUT) -> None:
         self.backends = tuple(backends)
         self.num_threads = num_threads
+        self.timeout = timeout
 
     def transform(self, results: Dict) -> Dict:
         if 'frame_dir' in results:
             reader = FrameFolderReader(results['frame_dir'], results['filename_tmpl'],
                                        results['total_frames'], results.get('start_index', 0))
+        elif self.timeout:
+            reader = get_watchdog(self.timeout).open(results['filename'], self.backends,
+                                                     self.num_threads)
         else:
             reader = open_video(results['filename'], self.backends, self.num_threads)
         results['video_reader'] = reader
@@ -55,7 +70,7 @@ class VideoInit(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(backends={self.backends}, '
-                f'num_threads={self.num_threads})')
+                f'num_threads={self.num_threads}, timeout={self.timeout})')
 
 
 @TRANSFORMS.register_module()
@@ -117,7 +132,9 @@ class VideoDecode(BaseTransform):
 
     Required keys: ``video_reader``, ``frame_inds``.
     Added keys: ``imgs`` (list of ``(H, W, 3)`` uint8 RGB arrays, one per index),
-    ``original_shape``, ``img_shape``; ``decoder`` is updated when the fallback was used.
+    ``original_shape``, ``img_shape``; ``decoder`` is updated when the fallback was used,
+    ``total_frames`` when the stream holds fewer frames than its header said (the indices are
+    then looped over the readable ones, see :func:`~vmae2.datasets.video_readers.read_frames`).
 
     Args:
         backends: Backends to fall back to when the opening one fails to decode.
@@ -135,14 +152,14 @@ class VideoDecode(BaseTransform):
         if unique[0] < 0 or unique[-1] >= reader.num_frames:
             raise BadVideoError(f'{reader.path}: frame {unique[-1]} asked of '
                                 f'{reader.num_frames} frames')
-        try:
-            frames = reader.get_frames(unique.tolist())
-        except BadVideoError:
-            if reader.backend == 'frames' or len(self.backends) < 2:
-                raise
-            reader = open_video(reader.path, self.backends, self.num_threads, skip=reader.backend)
-            frames = reader.get_frames(unique.tolist())
-            results['decoder'] = reader.backend
+        if isinstance(reader, WatchedReader):  # decoded (with the fallbacks) in the helper
+            frames = reader.read(unique.tolist(), self.backends, self.num_threads)
+        else:
+            frames, reader = read_frames(reader, unique.tolist(), self.backends,
+                                         self.num_threads)
+        results['decoder'] = reader.backend
+        if reader.num_frames < results.get('total_frames', reader.num_frames):
+            results['total_frames'] = reader.num_frames  # a short stream, indices looped
         imgs = frames[inverse]  # (T, H, W, 3)
         results['imgs'] = list(imgs)
         results['original_shape'] = imgs.shape[1:3]

@@ -1,0 +1,243 @@
+"""A time limit on decoding: the decoder runs in a helper process that can be killed.
+
+decord 0.6 can loop forever inside its C++ code while holding the GIL (decord issue #373: a
+header that over-counts its frames), and some corrupt files crash FFmpeg. Inside the
+data-loader process neither can be stopped - a thread-based timeout never gets the GIL back, a
+segfault takes the worker (and the run) down. So the readers run in one helper process per
+data-loading process, started on first use and reused for every video (starting a process per
+video would cost more than decoding it):
+
+* ``open`` and ``read`` requests go down a pipe; the frames come back as raw bytes;
+* the parent waits at most ``timeout`` seconds per video (its open and its decode together);
+  past that, or if the helper dies, the helper is killed (SIGKILL), the video raises
+  :class:`~vmae2.datasets.video_readers.BadVideoError` - a bad sample like any other - and
+  the next video starts a fresh helper.
+
+The helper is forked, so it starts in milliseconds and sees the parent's reader registry; a
+killed data-loader worker leaves no helper behind: the helper ends at the EOF of its pipe or
+when it finds itself orphaned.
+"""
+import multiprocessing as mp
+import os
+import signal
+import time
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+
+from .video_readers import BadVideoError, open_video, read_frames
+
+__all__ = ['DecodeWatchdog', 'WatchedReader', 'WatchdogError', 'get_watchdog', 'DEFAULT_TIMEOUT']
+
+#: Seconds a video may take to open and decode: generous (a 10 s Kinetics clip takes ~0.1 s;
+#: PyAV decoding forward to the end of a 10-minute video ~40 s on one core).
+DEFAULT_TIMEOUT = 120.0
+
+
+def _serve(conn, parent_conn) -> None:
+    """The helper's loop: one open reader at a time, requests answered in order."""
+    parent_conn.close()  # a forked copy; without closing it the pipe never reports EOF
+    parent = os.getppid()
+    reader = None
+    while True:
+        try:
+            while not conn.poll(5.0):
+                if os.getppid() != parent:  # orphaned (the parent was killed)
+                    return
+            request = conn.recv()
+        except (EOFError, OSError):
+            return
+        kind = request[0]
+        try:
+            if kind == 'open':
+                _, path, backends, num_threads = request
+                reader = None
+                reader = open_video(path, backends, num_threads)
+                conn.send(('ok', reader.num_frames, reader.fps, reader.backend))
+            elif kind == 'read':
+                _, path, inds, backends, num_threads = request
+                if reader is None or reader.path != path:
+                    reader = open_video(path, backends, num_threads)
+                frames, reader = read_frames(reader, inds, backends, num_threads)
+                frames = np.ascontiguousarray(frames)
+                conn.send(('ok', frames.shape, frames.dtype.str, reader.backend,
+                           reader.num_frames))
+                conn.send_bytes(memoryview(frames).cast('B'))
+            else:
+                conn.send(('error', f'unknown request {kind!r}'))
+        except BadVideoError as e:
+            conn.send(('bad', e))
+        except Exception as e:  # any failure of a decoder is a property of the file
+            conn.send(('bad', BadVideoError(f'{request[1]}: {type(e).__name__}: {e}')))
+
+
+class WatchdogError(RuntimeError):
+    """The watchdog itself cannot work (no helper process could be started): a problem of the
+    machine, not of a video, so datasets let it propagate instead of counting a bad sample."""
+
+
+class DecodeWatchdog:
+    """A helper process that opens and decodes videos under a time limit.
+
+    The helper is made with a bare ``os.fork`` (not ``multiprocessing``, which refuses to start
+    children from daemonic processes such as DataLoader workers): it starts in milliseconds
+    and sees the parent's reader registry.
+
+    Args:
+        timeout: Seconds allowed per video (open and decode together).
+    """
+
+    def __init__(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        if timeout <= 0:
+            raise ValueError(f'timeout must be > 0 seconds, got {timeout}')
+        if not hasattr(os, 'fork'):
+            raise WatchdogError('the decode watchdog needs os.fork; set VideoInit(timeout=None) '
+                                'on this platform')
+        self.timeout = float(timeout)
+        self._pid = None
+        self._conn = None
+        self._owner = None  # pid that started the helper: a forked copy must start its own
+        self.num_started = 0
+        self.num_killed = 0
+
+    # ------------------------------------------------------------------ process management
+    def _ensure_started(self) -> None:
+        if self._owner != os.getpid():  # inherited from a parent: not ours to talk to
+            self._pid = self._conn = None
+        if self._pid is not None:
+            return
+        parent_conn, child_conn = mp.Pipe(duplex=True)
+        try:
+            pid = os.fork()
+        except OSError as e:
+            parent_conn.close()
+            child_conn.close()
+            raise WatchdogError(f'cannot start the decode helper process: {e}') from e
+        if pid == 0:  # the helper
+            code = 0
+            try:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent
+                _serve(child_conn, parent_conn)
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        child_conn.close()
+        self._pid, self._conn, self._owner = pid, parent_conn, os.getpid()
+        self.num_started += 1
+
+    def _stop(self, kill: bool) -> Optional[int]:
+        """Stops the helper; returns its exit status as ``multiprocessing`` reports it
+        (negative: killed by that signal)."""
+        status = None
+        if self._pid is not None and self._owner == os.getpid():
+            if self._conn is not None:
+                self._conn.close()
+            if kill:
+                try:
+                    os.kill(self._pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            try:
+                _, raw = os.waitpid(self._pid, 0)
+                status = -os.WTERMSIG(raw) if os.WIFSIGNALED(raw) else os.WEXITSTATUS(raw)
+            except ChildProcessError:
+                pass
+        self._pid = self._conn = None
+        return status
+
+    def close(self) -> None:
+        """Stops the helper (it also stops when this process exits)."""
+        self._stop(kill=True)
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def _request(self, request: tuple, deadline: float, path: str, raw: bool = False):
+        """Sends ``request``; returns the answer (and the raw bytes that follow it)."""
+        self._ensure_started()
+        try:
+            self._conn.send(request)
+            answer = self._wait(deadline, path)
+            data = self._wait(deadline, path, raw=True) if raw and answer[0] == 'ok' else None
+        except (EOFError, OSError):
+            code = self._stop(kill=True)
+            raise BadVideoError(f'{path}: the decoder process died (exit status {code})')
+        if answer[0] == 'bad':
+            raise answer[1]
+        if answer[0] != 'ok':
+            raise RuntimeError(f'decode watchdog: {answer[1]}')
+        return (answer, data) if raw else answer
+
+    def _wait(self, deadline: float, path: str, raw: bool = False):
+        if not self._conn.poll(max(deadline - time.monotonic(), 0)):
+            self._stop(kill=True)
+            self.num_killed += 1
+            raise BadVideoError(f'{path}: decoding took longer than {self.timeout:g} s (decode '
+                                f'watchdog); the decoder process was killed')
+        return self._conn.recv_bytes() if raw else self._conn.recv()
+
+    # ------------------------------------------------------------------ the reader interface
+    def open(self, path: str, backends: Sequence[str] = ('decord', 'pyav'),
+             num_threads: int = 1) -> 'WatchedReader':
+        """Opens ``path`` in the helper (see :func:`~vmae2.datasets.video_readers.open_video`).
+
+        Raises:
+            BadVideoError: no backend can open it, or opening ran past the time limit.
+        """
+        deadline = time.monotonic() + self.timeout
+        _, num_frames, fps, backend = self._request(
+            ('open', path, tuple(backends), num_threads), deadline, path)
+        return WatchedReader(self, path, num_frames, fps, backend, deadline)
+
+    def read(self, path: str, inds: Sequence[int], backends: Sequence[str], num_threads: int,
+             deadline: float) -> Tuple[np.ndarray, str, int]:
+        """``(frames, backend, num_frames)`` of :func:`read_frames` run in the helper."""
+        (_, shape, dtype, backend, num_frames), data = self._request(
+            ('read', path, [int(i) for i in inds], tuple(backends), num_threads), deadline,
+            path, raw=True)
+        frames = np.frombuffer(data, dtype=np.dtype(dtype)).reshape(shape)
+        return frames, backend, num_frames
+
+
+class WatchedReader:
+    """A video opened in a :class:`DecodeWatchdog` helper, with the readers' interface.
+
+    Attributes:
+        path, num_frames, fps, backend: As the in-process readers'.
+    """
+
+    def __init__(self, watchdog: DecodeWatchdog, path: str, num_frames: int, fps: float,
+                 backend: str, deadline: float) -> None:
+        self.watchdog = watchdog
+        self.path = path
+        self.num_frames = num_frames
+        self.fps = fps
+        self.backend = backend
+        self.deadline = deadline
+
+    def read(self, inds: Sequence[int], backends: Sequence[str] = ('decord', 'pyav'),
+             num_threads: int = 1) -> np.ndarray:
+        """Frames at sorted unique ``inds`` with :func:`read_frames`' fallbacks, decoded in the
+        helper before this video's deadline; updates ``backend`` / ``num_frames``."""
+        frames, self.backend, self.num_frames = self.watchdog.read(
+            self.path, inds, backends, num_threads, self.deadline)
+        return frames
+
+    def get_frames(self, inds: Sequence[int]) -> np.ndarray:
+        """Frames at sorted unique ``inds`` with this reader's backend only."""
+        return self.read(inds, backends=(self.backend, ))
+
+
+_WATCHDOGS = {}
+
+
+def get_watchdog(timeout: float = DEFAULT_TIMEOUT) -> DecodeWatchdog:
+    """The watchdog of this process for ``timeout`` (one helper per process and limit)."""
+    key = (os.getpid(), float(timeout))
+    if key not in _WATCHDOGS:
+        _WATCHDOGS[key] = DecodeWatchdog(timeout)
+    return _WATCHDOGS[key]

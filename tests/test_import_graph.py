@@ -6,9 +6,9 @@ Layers, bottom up: ``version``/``registry``/``utils`` -> ``label_maps``, ``maski
 ``evaluation``, ``engine`` -> ``analysis``, ``apis`` -> ``setup_env`` and the package root.
 """
 import ast
-import multiprocessing as mp
 import os
 import os.path as osp
+import subprocess
 import sys
 from collections import defaultdict
 
@@ -142,39 +142,44 @@ def test_module_level_graph_has_no_cycle():
             dfs(node, [])
 
 
-def _import_alone(name, queue):
-    try:
-        __import__(name)
-        queue.put((name, None))
-    except BaseException as e:  # noqa: BLE001 - report anything
-        queue.put((name, f'{type(e).__name__}: {e}'))
+#: Run in a fresh interpreter: pays the third-party imports once, then imports each vmae2 module
+#: first in its own forked child and prints the failures.
+_IMPORT_EACH = r"""
+import importlib.util, multiprocessing as mp, os.path as osp, sys
+pkg, modules = sys.argv[1], sys.argv[2:]
+# mmaction.models needs vmae2's work-around for its missing DRN module: loaded here under
+# another name, so that no vmae2 module is in sys.modules before the children start
+spec = importlib.util.spec_from_file_location('_vmae2_compat', osp.join(pkg, 'utils', 'compat.py'))
+compat = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(compat)
+compat._install_drn_placeholder()
+compat._disable_incompatible_multimodal()
+for name in ('mmaction.models', 'mmaction.datasets', 'mmaction.engine', 'mmaction.apis',
+             'mmaction.evaluation', 'mmaction.visualization', 'mmdet.models', 'timm.layers',
+             'decord', 'av', 'cv2', 'einops', 'scipy.stats'):
+    __import__(name)
+assert not [m for m in sys.modules if m == 'vmae2' or m.startswith('vmae2.')]
+
+def child(name):
+    __import__(name)
+
+ctx = mp.get_context('fork')
+for name in modules:
+    proc = ctx.Process(target=child, args=(name, ))
+    proc.start()
+    proc.join(120)
+    if proc.exitcode != 0:
+        print('FAILED', name, proc.exitcode)
+print('checked', len(modules))
+"""
 
 
 @pytest.mark.skipif(sys.platform != 'linux', reason='fork start method')
 def test_every_module_imports_on_its_own():
     """Each module first in a fresh (forked) process: an import cycle would break here."""
-    # third-party imports paid once, before forking; mmaction.models needs vmae2's work-around
-    # for its missing DRN module, loaded here under another name so no vmae2 module is loaded
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('_vmae2_compat', osp.join(PKG, 'utils',
-                                                                            'compat.py'))
-    compat = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(compat)
-    compat._install_drn_placeholder()
-    compat._disable_incompatible_multimodal()
-    for name in ('mmaction.models', 'mmaction.datasets', 'mmaction.engine', 'mmaction.apis',
-                 'mmaction.evaluation', 'mmaction.visualization', 'mmdet.models', 'timm.layers',
-                 'decord', 'av', 'cv2', 'einops', 'scipy.stats'):
-        __import__(name)
-    assert not [m for m in sys.modules if m == 'vmae2' or m.startswith('vmae2.')]
-    ctx = mp.get_context('fork')
-    failures = []
-    for name in sorted(MODULES):
-        queue = ctx.Queue()
-        proc = ctx.Process(target=_import_alone, args=(name, queue))
-        proc.start()
-        proc.join(120)
-        result = queue.get(timeout=5) if proc.exitcode == 0 else (name, f'exit {proc.exitcode}')
-        if result[1] is not None:
-            failures.append(result)
-    assert failures == []
+    out = subprocess.run([sys.executable, '-c', _IMPORT_EACH, PKG, *sorted(MODULES)],
+                         capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert [ln for ln in out.stdout.splitlines() if ln.startswith('FAILED')] == [], \
+        out.stderr[-3000:]
+    assert f'checked {len(MODULES)}' in out.stdout

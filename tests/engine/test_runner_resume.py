@@ -79,7 +79,7 @@ def test_train_tool_resume_cli(tmp_path):
     """tools/train.py --resume picks up the latest checkpoint of the work dir."""
     cfg_path = tmp_path / 'toy_cfg.py'
     cfg = toy_cfg(str(tmp_path / 'work'), max_iters=4, interval=2)
-    cfg['custom_imports'] = dict(imports=['tests.foundation.toy'], allow_failed_imports=False)
+    cfg['custom_imports'] = dict(imports=['tests.helpers.toy'], allow_failed_imports=False)
     Config(cfg).dump(str(cfg_path))
     env = dict(**__import__('os').environ, PYTHONPATH=REPO)
     subprocess.run([sys.executable, 'tools/train.py', str(cfg_path)], cwd=REPO, env=env,

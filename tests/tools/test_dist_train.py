@@ -22,7 +22,7 @@ def _free_port() -> int:
 @pytest.mark.slow
 def test_dist_train_two_cpu_processes(tmp_path):
     cfg = toy_cfg(str(tmp_path / 'work'), max_iters=4, interval=4)
-    cfg['custom_imports'] = dict(imports=['tests.foundation.toy'], allow_failed_imports=False)
+    cfg['custom_imports'] = dict(imports=['tests.helpers.toy'], allow_failed_imports=False)
     cfg['log_level'] = 'INFO'
     cfg_path = tmp_path / 'toy_dist.py'
     Config(cfg).dump(str(cfg_path))
@@ -49,13 +49,13 @@ def test_dist_train_two_cpu_processes(tmp_path):
 @pytest.mark.slow
 def test_dist_train_main_config_ranks_see_different_data(tmp_path):
     """The main job's config, shrunk, under tools/dist_train.sh with 2 CPU processes."""
-    from tests.engine.test_main_job import MAIN, small_options
+    from tests.tools.test_main_job import MAIN, small_options
     cfg = Config.fromfile(osp.join(REPO, MAIN))
     cfg.merge_from_dict(small_options(str(tmp_path / 'data'), max_epochs=1))
     cfg.train_dataloader.num_workers = 0
     cfg.train_dataloader.persistent_workers = False
     cfg.custom_hooks = [dict(type='SafeCheckpointHook'), dict(type='RankBatchProbeHook')]
-    cfg.custom_imports = dict(imports=['tests.foundation.toy'], allow_failed_imports=False)
+    cfg.custom_imports = dict(imports=['tests.helpers.toy'], allow_failed_imports=False)
     cfg.work_dir = str(tmp_path / 'work')
     cfg_path = tmp_path / 'main_dist.py'
     cfg.dump(str(cfg_path))

@@ -31,12 +31,9 @@ SCRATCH = 'data_efficiency_scratch_vit-t-p8_1xb16-30e_synthetic-motion.py'
 
 def _with_epochs(cfg: Config, epochs: int) -> None:
     """Shorten a schedule (trial runs), scaling the warmup with it."""
-    warm = min(epochs - 1,
-               round(cfg.param_scheduler[0]['end'] * epochs / cfg.train_cfg.max_epochs))
-    cfg.param_scheduler[0]['end'] = warm
-    cfg.param_scheduler[1].update(begin=warm, end=epochs, T_max=epochs - warm)
-    if warm == 0:  # a one-epoch trial: cosine only
-        cfg.param_scheduler = cfg.param_scheduler[1:]
+    # the cosine ends with the train loop (WarmupCosineLR); a one-epoch trial: cosine only
+    cfg.param_scheduler.warmup = min(
+        epochs - 1, round(cfg.param_scheduler.warmup * epochs / cfg.train_cfg.max_epochs))
     cfg.train_cfg.max_epochs = epochs
     cfg.default_hooks.checkpoint.interval = epochs
     if 'val_interval' in cfg.train_cfg:

@@ -4,6 +4,8 @@ import os.path as osp
 
 import pytest
 import torch
+from mmaction.structures import ActionDataSample
+from mmengine.structures import InstanceData
 
 from tests.helpers import DATA_ROOT, REPO
 
@@ -28,3 +30,22 @@ def write(path, text: str) -> str:
     with open(path, 'w') as f:
         f.write(text)
     return str(path)
+
+
+def samples(n, size, num_classes, label=1):
+    """``n`` data samples of ``size = (H, W)`` with two persons and three proposals."""
+    out = []
+    for _ in range(n):
+        s = ActionDataSample()
+        s.set_metainfo(dict(img_shape=size))
+        labels = torch.zeros(2, num_classes)
+        labels[0, label] = labels[1, label + 1] = 1
+        h, w = size
+        s.gt_instances = InstanceData(
+            bboxes=torch.tensor([[0.1 * w, 0.1 * h, 0.4 * w, 0.9 * h],
+                                 [0.5 * w, 0.2 * h, 0.9 * w, 0.8 * h]]), labels=labels)
+        s.proposals = InstanceData(bboxes=torch.tensor([
+            [0.12 * w, 0.1 * h, 0.4 * w, 0.88 * h], [0.5 * w, 0.2 * h, 0.88 * w, 0.8 * h],
+            [0.0, 0.0, 0.3 * w, 0.3 * h]]))
+        out.append(s)
+    return out

@@ -1,6 +1,11 @@
 """Test (evaluate) a vmae2 model from a config and a checkpoint.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--dump FILE] [--cfg-options k=v ...]
+
+The config is checked before anything is built (a missing checkpoint, a head whose
+``num_classes`` does not fit the test list...: :mod:`vmae2.engine.startup_checks`). Videos that
+cannot be read are scored as misses, counted in ``num_unreadable`` and listed at the end
+(``RobustVideoDataset`` + ``RobustAccMetric``).
 """
 import argparse
 import os
@@ -14,6 +19,7 @@ from mmengine.runner import Runner
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from vmae2.checkpoints import TRUST_ENV
+from vmae2.engine.startup_checks import check_config
 from vmae2.setup_env import register_all_modules
 from vmae2.utils import setup_distributed
 
@@ -60,6 +66,8 @@ def main():
         else:
             cfg.test_evaluator = [cfg.test_evaluator, dump_metric]
     setup_distributed(cfg, args.launcher)
+    # before any model is built or data read; `Pretrained` init_cfg is not read by a test
+    check_config(cfg, checks=('paths', 'sources', 'classes', 'scoring'))
     runner = Runner.from_cfg(cfg)
     runner.test()
 

@@ -5,6 +5,12 @@
 ``--amp``: fp16 autocast with dynamic loss scaling on a GPU (MMEngine's ``AmpOptimWrapper``),
 bf16 autocast on a CPU (vmae2's ``AutocastOptimWrapper``). Distributed runs come through
 ``tools/dist_train.sh`` / ``tools/slurm_train.sh``; without CUDA they use the gloo backend.
+
+Before anything is built, the config is checked (:mod:`vmae2.engine.startup_checks`: missing
+checkpoint files, unknown dataset-source keys, a head whose ``num_classes`` does not fit the
+data), each error naming its key. ``--resume`` without a path takes the newest checkpoint of
+the work dir that loads and fits the model, skipping torn or foreign ones with a warning
+(:mod:`vmae2.engine.resume`).
 """
 import argparse
 import os
@@ -19,6 +25,8 @@ from mmengine.runner import Runner
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from vmae2.checkpoints import TRUST_ENV
+from vmae2.engine.resume import find_resumable_checkpoint
+from vmae2.engine.startup_checks import check_config
 from vmae2.setup_env import register_all_modules
 from vmae2.utils import setup_distributed
 
@@ -29,8 +37,8 @@ def parse_args():
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--resume', nargs='?', type=str, const='auto',
-        help='resume from this checkpoint; without a path, from the latest checkpoint in the '
-        'work dir')
+        help='resume from this checkpoint; without a path, from the newest checkpoint of the '
+        'work dir that loads (torn or foreign files are skipped with a warning)')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: fp16 on a GPU, bf16 on a CPU')
     parser.add_argument('--no-validate', action='store_true',
@@ -110,12 +118,25 @@ def main():
     register_all_modules(init_default_scope=False)
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
+    check_config(cfg)  # before any model is built or data read
     if 'runner_type' in cfg:
         from vmae2.registry import RUNNERS
         runner = RUNNERS.build(cfg)
     else:
         runner = Runner.from_cfg(cfg)
+    if args.resume == 'auto':
+        pick_resume_checkpoint(runner)
     runner.train()
+
+
+def pick_resume_checkpoint(runner) -> None:
+    """Points the runner's auto-resume at the newest checkpoint that loads (MMEngine's would
+    take whatever ``last_checkpoint`` names and crash on a torn file)."""
+    from mmengine.model import is_model_wrapper
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    path = find_resumable_checkpoint(runner.work_dir, model, logger=runner.logger.instance_name)
+    runner._load_from = path
+    runner._resume = path is not None
 
 
 if __name__ == '__main__':

@@ -6,9 +6,15 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=20, ignore_last=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, save_best='auto', max_keep_ckpts=3),
+    # MMEngine's CheckpointHook, crash-safe: temp file + fsync + rename, then last_checkpoint,
+    # then old checkpoints deleted; never saves NaN/inf weights (vmae2/engine/hooks)
+    checkpoint=dict(type='AtomicCheckpointHook', interval=1, save_best='auto', max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     sync_buffers=dict(type='SyncBuffersHook'),
+    # a NaN/inf loss stops the run before its update, naming the iteration, the loss terms and
+    # the last good checkpoint; action='skip' skips such steps (counted); fp16 AMP: stops after
+    # `max_amp_skips` gradient-scaler skips in a row
+    nonfinite_loss=dict(type='NonFiniteLossHook', action='stop', max_amp_skips=20),
 )
 # Keeps checkpoints loadable with torch.load(weights_only=True): the message hub's history
 # buffers are saved as plain data and restored on resume (see vmae2/engine/hooks).

@@ -1,5 +1,8 @@
+from .atomic_checkpoint_hook import AtomicCheckpointHook
+from .nonfinite_loss_hook import NonFiniteLossHook
 from .official_checkpoint_hook import OfficialCheckpointHook
 from .reconstruction_hook import ReconstructionVisHook
 from .safe_checkpoint_hook import SafeCheckpointHook
 
-__all__ = ['SafeCheckpointHook', 'ReconstructionVisHook', 'OfficialCheckpointHook']
+__all__ = ['SafeCheckpointHook', 'ReconstructionVisHook', 'OfficialCheckpointHook',
+           'AtomicCheckpointHook', 'NonFiniteLossHook']

@@ -39,7 +39,7 @@ def format_losses(log_vars: Dict) -> str:
     out = []
     for k, v in (log_vars or {}).items():
         try:
-            out.append(f'{k}={float(v):.6g}')
+            out.append(f'{k}={float(v.detach() if torch.is_tensor(v) else v):.6g}')
         except (TypeError, ValueError, RuntimeError):
             continue
     return ', '.join(out) or '(no loss terms logged)'

@@ -77,6 +77,29 @@ def test_order_of_file_operations(tmp_path, monkeypatch):
         == [4, 6]
 
 
+def test_previous_best_is_deleted_only_after_the_new_best_is_in_place(tmp_path, monkeypatch):
+    cfg = _atomic_cfg(str(tmp_path / 'w'), max_iters=2, interval=2)
+    cfg['default_hooks']['checkpoint'].update(save_best='acc', rule='greater')
+    runner = Runner.from_cfg(Config(cfg))
+    runner.train()
+    hook = next(h for h in runner.hooks if type(h).__name__ == 'AtomicCheckpointHook')
+    hook._save_best_checkpoint(runner, {'acc': 0.5})
+    assert osp.isfile(tmp_path / 'w' / 'best_acc_iter_2.pth')
+    events = []
+    real_replace, real_remove = os.replace, os.remove
+    monkeypatch.setattr(os, 'replace', lambda a, b: (events.append(('replace', osp.basename(b))),
+                                                     real_replace(a, b)))
+    monkeypatch.setattr(os, 'remove', lambda a: (events.append(('remove', osp.basename(a))),
+                                                 real_remove(a)))
+    runner.train_loop._iter = 3  # a later validation with a better score
+    hook._save_best_checkpoint(runner, {'acc': 0.7})
+    names = [e for e in events if e[1] != 'last_checkpoint']
+    assert names.index(('replace', 'best_acc_iter_3.pth')) < names.index(
+        ('remove', 'best_acc_iter_2.pth'))
+    assert not osp.exists(tmp_path / 'w' / 'best_acc_iter_2.pth')
+    assert torch.load(tmp_path / 'w' / 'best_acc_iter_3.pth', weights_only=True)['meta']
+
+
 def test_nan_weights_are_never_saved(tmp_path):
     runner = Runner.from_cfg(Config(_atomic_cfg(str(tmp_path / 'w'), max_iters=4, interval=2)))
     runner.train()

@@ -20,6 +20,7 @@ killed data-loader worker leaves no helper behind: the helper ends at the EOF of
 when it finds itself orphaned.
 """
 import faulthandler
+import gc
 import mmap
 import multiprocessing as mp
 import os
@@ -134,6 +135,9 @@ class DecodeWatchdog:
                 # a crash of a decoder is reported by the parent as a bad video: no dumps from
                 # inherited crash handlers (pytest's faulthandler, torch's worker handlers)
                 faulthandler.disable()
+                # the parent's objects are never collected here: keep the garbage collector
+                # off them, or its bookkeeping writes would copy the whole inherited heap
+                gc.freeze()
                 for sig in (signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGABRT):
                     signal.signal(sig, signal.SIG_DFL)
                 _serve(child_conn, parent_conn, self._shm)

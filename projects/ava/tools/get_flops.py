@@ -51,6 +51,7 @@ def main(argv=None):
     parser.add_argument('--boxes', type=int, default=1, help='person boxes per clip')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     args = parser.parse_args(argv)
+    import vmae2  # noqa: F401  (before reading configs: `vmae2::` bases)
     rows = []
     for path in args.configs:
         cfg = Config.fromfile(path)

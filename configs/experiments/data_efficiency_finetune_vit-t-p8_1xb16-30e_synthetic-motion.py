@@ -18,7 +18,7 @@ model = dict(backbone=dict(arch=dict(_delete_=True, **tiny), drop_path_rate=0.1,
                            pos_embed_type='3d'),
              cls_head=dict(dropout_ratio=0.0))
 train_dataloader = dict(batch_size=batch_per_gpu)
-val_evaluator = dict(type='AccMetric', metric_list=('top_k_accuracy', 'mean_class_accuracy'),
+val_evaluator = dict(type='RobustAccMetric', metric_list=('top_k_accuracy', 'mean_class_accuracy'),
                      metric_options=dict(top_k_accuracy=dict(topk=(1, ))))
 test_evaluator = val_evaluator
 

@@ -45,9 +45,10 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from mmengine.utils import ProgressBar  # noqa: E402
 
+from vmae2.checkpoints import canonical_state_dict, load_checkpoint, safe_load  # noqa: E402
+
 # checkpoint handling and video reading: the one place this tool names them
 from vmae2.datasets.video_readers import BadVideoError, open_video  # noqa: E402
-from vmae2.checkpoints import canonical_state_dict, load_checkpoint, safe_load  # noqa: E402
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)

@@ -10,8 +10,13 @@ import pytest
 import torch
 from tal_helpers import REPO, need_data
 
-from projects.tal.tal_vmae2.evaluation import (TALMetric, evaluate_detections, fuse_video_scores,
-                                               interpolated_ap, load_ground_truth)
+from projects.tal.tal_vmae2.evaluation import (
+    TALMetric,
+    evaluate_detections,
+    fuse_video_scores,
+    interpolated_ap,
+    load_ground_truth,
+)
 
 TOOL = osp.join(REPO, 'projects', 'tal', 'tools', 'eval_detection.py')
 

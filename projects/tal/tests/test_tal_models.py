@@ -5,9 +5,15 @@ import math
 import pytest
 import torch
 
-from projects.tal.tal_vmae2.models import (ActionFormer, ActionFormerHead, ConvTransformerBackbone,
-                                           IdentityFPN, TALDataPreprocessor, batched_soft_nms,
-                                           gaussian_soft_nms)
+from projects.tal.tal_vmae2.models import (
+    ActionFormer,
+    ActionFormerHead,
+    ConvTransformerBackbone,
+    IdentityFPN,
+    TALDataPreprocessor,
+    batched_soft_nms,
+    gaussian_soft_nms,
+)
 from projects.tal.tal_vmae2.models.blocks import LocalSelfAttention
 from projects.tal.tal_vmae2.models.losses import diou_loss_1d
 from projects.tal.tal_vmae2.models.point_targets import assign_targets, make_points

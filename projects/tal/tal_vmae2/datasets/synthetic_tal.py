@@ -11,7 +11,9 @@ stays still, except during its actions, each of one motion class:
 Nothing in a single frame tells an action from the background (the shape looks the same), so a
 localizer must read motion from the features, as on real data. Videos are rendered from a seed
 (each from ``(seed, subset, index)``) and written as real H.264 files with the encoder settings
-of :mod:`vmae2.datasets.synthetic_motion`, so the set is the same byte for byte on every run.
+of :mod:`vmae2.datasets.synthetic_motion` (single-threaded x264 without its assembly, so the
+set is the same byte for byte on every run) plus a keyframe every 16 frames, so that reading a
+window anywhere in a long video decodes at most 16 extra frames.
 Layout of ``root``::
 
     videos/train_0003.mp4 ...   the videos
@@ -28,12 +30,28 @@ from typing import Dict, List, Tuple
 import cv2
 import numpy as np
 
-from vmae2.datasets.synthetic_motion import _shape_points, write_video
+from vmae2.datasets.synthetic_motion import _shape_points
 
-__all__ = ['TAL_CLASSES', 'render_video', 'generate_synthetic_tal']
+__all__ = ['TAL_CLASSES', 'render_video', 'write_video', 'generate_synthetic_tal']
 
 TAL_CLASSES = ('sliding', 'rotating', 'pulsing', 'shaking')
-FORMAT_VERSION = 2  # 2: faster, larger motions
+FORMAT_VERSION = 3  # 2: faster, larger motions; 3: smooth ends, a keyframe every 16 frames
+
+
+def write_video(path: str, frames: np.ndarray, fps: int = 16, keyint: int = 16) -> None:
+    """``(T, H, W, 3)`` uint8 RGB frames -> H.264, deterministic, a keyframe every ``keyint``."""
+    import av
+    with av.open(path, 'w') as container:
+        stream = container.add_stream('libx264', rate=fps)
+        stream.width, stream.height = frames.shape[2], frames.shape[1]
+        stream.pix_fmt = 'yuv420p'
+        stream.options = {'crf': '16', 'preset': 'veryfast', 'threads': '1',
+                          'x264-params': f'asm=0:keyint={keyint}:min-keyint={keyint}:scenecut=0'}
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format='rgb24')):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
 
 
 def _plan_actions(rng: np.random.Generator, num_frames: int, num_classes: int,
@@ -72,27 +90,27 @@ def render_video(rng: np.random.Generator, num_frames: int, size: int, num_class
     rad = np.full(num_frames, radius0)
     for start, end, label in actions:
         n = end - start
-        u = np.arange(n) / n  # progress through the action, [0, 1)
+        u = np.arange(n) / max(n - 1, 1)  # progress through the action, 0 .. 1
         name = TAL_CLASSES[label]
         p0, a0 = pos[start].copy(), ang[start]
-        if name == 'sliding':  # straight at ~1 px a frame, bouncing off the frame's margins
+        if name == 'sliding':  # straight at ~2 px a frame, bouncing off the frame's margins
             heading = rng.uniform(0, 2 * np.pi)
-            speed = rng.uniform(0.8, 1.2) * s
+            speed = rng.uniform(1.5, 2.5) * s
             lo, hi = 16 * s, 48 * s
             path = p0 + np.outer(np.arange(1, n + 1) * speed, [np.cos(heading), np.sin(heading)])
             path = lo + np.abs((path - lo + (hi - lo)) % (2 * (hi - lo)) - (hi - lo))  # reflect
             pos[start:end] = path
             pos[end:] = path[-1]
         elif name == 'rotating':
-            speed = rng.choice([-1, 1]) * np.deg2rad(rng.uniform(6, 10))
+            speed = rng.choice([-1, 1]) * np.deg2rad(rng.uniform(10, 15))
             ang[start:end] = a0 + speed * np.arange(n)
             ang[end:] = a0 + speed * n
-        elif name == 'pulsing':  # whole cycles of ~24 frames: it ends at its starting size
-            cycles = max(1, int(round(n / 24)))
+        elif name == 'pulsing':  # whole cycles of ~12 frames: it ends at its starting size
+            cycles = max(1, int(round(n / 12)))
             rad[start:end] = radius0 * (1 + 0.4 * np.sin(2 * np.pi * cycles * u))
         else:  # shaking: left-right jitter, fading in and out so that it starts and ends still
-            period = rng.uniform(6, 10)
-            amp = rng.uniform(4, 6) * s * np.sin(np.pi * u)
+            period = rng.uniform(4, 6)
+            amp = rng.uniform(5, 7) * s * np.sin(np.pi * u)
             pos[start:end, 0] = p0[0] + amp * np.sin(2 * np.pi * np.arange(n) / period)
     frames = np.empty((num_frames, size, size, 3), np.uint8)
     for i in range(num_frames):
@@ -104,8 +122,8 @@ def render_video(rng: np.random.Generator, num_frames: int, size: int, num_class
 
 
 def generate_synthetic_tal(root: str = 'data/synthetic_tal',
-                           num_train: int = 32,
-                           num_test: int = 16,
+                           num_train: int = 128,
+                           num_test: int = 32,
                            frames: Tuple[int, int] = (320, 480),
                            size: int = 64,
                            fps: int = 16,

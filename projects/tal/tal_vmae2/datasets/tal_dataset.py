@@ -16,12 +16,13 @@ training) are warned about; an unknown label raises.
 """
 import json
 import os.path as osp
+import warnings
 from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
-from mmengine.logging import print_log
 
+from vmae2.datasets.pretrain_dataset import build_pipeline
 from vmae2.registry import DATASETS
 
 __all__ = ['TALFeatureDataset', 'expected_num_features']
@@ -34,7 +35,8 @@ def expected_num_features(num_frames: int, window: int, stride: int) -> int:
 
 
 def _warn(msg: str) -> None:
-    print_log(msg, logger='current', level=30)  # WARNING
+    # a Python warning: shown once per message, visible to tests and to any caller
+    warnings.warn(msg, stacklevel=3)
 
 
 @DATASETS.register_module()
@@ -92,8 +94,9 @@ class TALFeatureDataset(BaseDataset):
         self.drop_labels = set(drop_labels)
         self.length_tolerance = length_tolerance
         self.skip_empty = (not test_mode) if skip_empty is None else skip_empty
-        super().__init__(ann_file=ann_file, pipeline=list(pipeline), test_mode=test_mode,
-                         **kwargs)
+        # built from vmae2's registry, so that no default scope is needed
+        super().__init__(ann_file=ann_file, pipeline=build_pipeline(pipeline).transforms,
+                         test_mode=test_mode, **kwargs)
 
     # ---- annotation + manifest reading
     def _read_manifest(self, feature_dir: str) -> Dict:

@@ -14,6 +14,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmengine.dataset import BaseDataset
 
+from vmae2.datasets.pretrain_dataset import build_pipeline
 from vmae2.registry import DATASETS, TRANSFORMS
 
 __all__ = ['TALWindowDataset', 'SampleWindow']
@@ -36,11 +37,12 @@ class TALWindowDataset(BaseDataset):
 
     def __init__(self, ann_file: str, video_dir: str, subset: str = 'train', clip_len: int = 16,
                  windows_per_action: int = 4, background_ratio: float = 0.5,
-                 video_ext: str = '.mp4', **kwargs) -> None:
+                 video_ext: str = '.mp4', pipeline=(), **kwargs) -> None:
         self.video_dir, self.subset, self.clip_len = video_dir, subset, clip_len
         self.windows_per_action, self.background_ratio = windows_per_action, background_ratio
         self.video_ext = video_ext
-        super().__init__(ann_file=ann_file, **kwargs)
+        super().__init__(ann_file=ann_file, pipeline=build_pipeline(pipeline).transforms,
+                         **kwargs)
 
     def load_data_list(self) -> List[Dict]:
         with open(self.ann_file) as f:

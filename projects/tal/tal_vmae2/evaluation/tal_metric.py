@@ -10,6 +10,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger, print_log
 
 from vmae2.registry import METRICS
+
 from .detection_ap import evaluate_detections
 from .fusion import fuse_video_scores, load_video_scores
 

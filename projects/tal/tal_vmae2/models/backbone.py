@@ -7,6 +7,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from vmae2.registry import MODELS
+
 from .blocks import ChannelLayerNorm, MaskedConv1d, TransformerBlock, sinusoid_table
 
 __all__ = ['ConvTransformerBackbone']

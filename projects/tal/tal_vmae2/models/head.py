@@ -8,6 +8,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from vmae2.registry import MODELS
+
 from .blocks import ChannelLayerNorm, MaskedConv1d
 from .losses import diou_loss_1d, sigmoid_focal_loss
 from .point_targets import assign_targets, make_points

@@ -6,6 +6,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from vmae2.registry import MODELS
+
 from .blocks import ChannelLayerNorm
 
 __all__ = ['IdentityFPN']

@@ -1,7 +1,8 @@
 # The embedded default: ActionFormer at toy size on SyntheticTAL features (4 motion classes,
-# 32 train / 16 test videos of 320-480 frames at 16 fps; 96-d features of the tiny ViT of
-# extract/vit-t-p16_synthetic-tal.py, 16-frame windows every 4 frames). The chain
-# (generate -> extract -> train -> test) is projects/tal/tools/synthetic_chain.py.
+# 128 train / 32 test videos of 320-480 frames at 16 fps; 96-d features of the tiny ViT of
+# extract/vit-t-p16_1xb16-4e_synthetic-tal-windows.py, 16-frame windows every 4 frames). The
+# chain (generate -> fine-tune the ViT -> extract -> train -> test) is
+# projects/tal/tools/synthetic_chain.py.
 _base_ = ['./_base_/actionformer.py']
 
 data_root = 'data/synthetic_tal'
@@ -24,7 +25,7 @@ train_pipeline = [
 ]
 test_pipeline = [dict(type='LoadTALFeatures'), dict(type='PackTALInputs')]
 train_dataloader = dict(
-    batch_size=4, num_workers=0,
+    batch_size=8, num_workers=0,
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='pseudo_collate'),
     dataset=dict(type='TALFeatureDataset', ann_file=ann_file, feature_dir=feature_dir,
@@ -40,14 +41,14 @@ val_evaluator = dict(type='TALMetric', tiou_thresholds=[0.3, 0.4, 0.5, 0.6, 0.7]
                      ann_file=ann_file, subset='test')
 test_evaluator = val_evaluator
 
-# 8 iterations an epoch: a larger lr than THUMOS14's and a faster EMA (decay 0.99), else the
-# averaged weights would still be mostly the initial ones after 320 steps
+# 16 iterations an epoch: a larger lr than THUMOS14's and a faster EMA (decay 0.99), else the
+# averaged weights would still be mostly the initial ones after 400 steps
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
-train_cfg = dict(max_epochs=40, val_interval=10)
+train_cfg = dict(max_epochs=25, val_interval=5)
 custom_hooks = [
     dict(type='SafeCheckpointHook', priority='VERY_HIGH'),
     dict(type='EMAHook', ema_type='ExponentialMovingAverage', momentum=0.01, priority=49),
 ]
-default_hooks = dict(logger=dict(interval=8), checkpoint=dict(interval=10))
+default_hooks = dict(logger=dict(interval=16), checkpoint=dict(interval=5))
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(vis_backends=vis_backends)

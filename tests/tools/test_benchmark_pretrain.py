@@ -1,7 +1,13 @@
-"""benchmark_pretrain.py runs a config's training step and prints time and memory."""
+"""benchmark_pretrain.py runs a config's training step per variant and reports time, memory,
+the step's FLOPs (get_flops' count), the GEMM roofline measured in the same run and the
+fraction of it; ``--profile`` adds a per-op breakdown; ``--compile`` checks the loss."""
 import os.path as osp
+import re
 import subprocess
 import sys
+
+import pytest
+from mmengine.config import Config
 
 from tests.helpers import REPO
 
@@ -18,18 +24,74 @@ model = dict(
 """
 
 
-def test_matrix_runs_and_reports(tmp_path):
+def run_tool(tmp_path, *extra):
     cfg = tmp_path / 'tiny_pretrain.py'
     cfg.write_text(CONFIG)
     out = subprocess.run([sys.executable, TOOL, str(cfg), '--shape', '4', '32', '32', '--iters',
-                          '2', '--warmup', '1', '--threads', '1', '--matrix'],
-                         capture_output=True, text=True, cwd=REPO, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    lines = out.stdout.strip().splitlines()
-    assert 'batch 2, clip 4x32x32' in lines[0] and 'threads 1' in lines[0]
-    rows = [[c.strip() for c in line.split('|')] for line in lines[2:]]
-    assert {(r[0], r[1]) for r in rows} == {('fp32', 'dual'), ('fp32', 'encoder-only'),
-                                           ('bf16', 'dual'), ('bf16', 'encoder-only')}
+                          '2', '--warmup', '1', '--threads', '1', '--gemm-shape', '64', '64',
+                          '64', *extra], capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout, str(cfg)
+
+
+def table_rows(lines, first_col):
+    rows = [[c.strip() for c in line.split('|')] for line in lines if '|' in line]
+    return [r for r in rows if r[0].startswith(first_col)]
+
+
+def test_matrix_attention_kernels_roofline_and_profile(tmp_path):
+    stdout, cfg = run_tool(tmp_path, '--matrix', '--attn-impl', 'sdpa', 'math', '--profile')
+    lines = stdout.splitlines()
+    roof = re.search(r'fp32 ([\d.]+) GFLOP/s, bf16 ([\d.]+) GFLOP/s', stdout)
+    assert roof and float(roof[1]) > 0 and float(roof[2]) > 0
+    header = next(line for line in lines if line.startswith('tiny_pretrain:'))
+    assert 'batch 2, clip 4x32x32' in header and 'threads 1' in header
+
+    # the FLOPs are get_flops' count of the same model: 2 x 3 x MACs x batch
+    import torch
+
+    import vmae2.models  # noqa: F401
+    from vmae2.analysis import count_flops
+    from vmae2.registry import MODELS
+    with torch.device('meta'):
+        model = MODELS.build(Config.fromfile(cfg).model)
+    expected = {dual: 2 * 3 * 2 * count_flops(model, (4, 32, 32), 'meta', dual=dual)
+                for dual in (True, False)}
+    assert f'dual {expected[True] / 6 / 2:.2f}' in header
+
+    rows = table_rows(lines, ('fp32', 'bf16'))
+    names = {r[0] for r in rows}
+    assert names == {f'{p} {m} attn={a}' for p in ('fp32', 'bf16')
+                     for m in ('dual', 'encoder-only') for a in ('sdpa', 'math')}
     for r in rows:
-        median, clips, mem = float(r[2]), float(r[4]), float(r[5])
-        assert 0 < median < 60 and clips > 0 and 0.05 < mem < 64
+        median, clips, gflop, rate, roofline = map(float, r[1:2] + r[3:7])
+        fraction, mem = float(r[7].rstrip('%')) / 100, float(r[8])
+        assert 0 < median < 60 and clips == pytest.approx(2 / median, rel=1e-3)
+        assert gflop == pytest.approx(expected['dual' in r[0].split()], rel=1e-3)
+        assert rate == pytest.approx(gflop / median, rel=1e-3)
+        assert roofline == pytest.approx(float(roof[1] if r[0].startswith('fp32') else roof[2]),
+                                         rel=1e-3)
+        assert fraction == pytest.approx(rate / roofline, rel=0.02, abs=1e-3)
+        assert 0.05 < mem < 64
+    # one profile per variant, the kinds' times add up to the summed op time
+    assert stdout.count('--profile: ') == 8
+    block = stdout.split('--profile: bf16 dual attn=math')[1]
+    total = float(re.search(r'([\d.]+) s summed op self time', block)[1])
+    kinds = [r for r in table_rows(block.split('\n\n')[0].splitlines(), '')
+             if r[0] != 'kind' and not r[0].startswith('-')]
+    assert abs(sum(float(k[1]) for k in kinds) - total) <= 0.002 * len(kinds) + 1e-3
+    assert 'softmax' in {k[0] for k in kinds}  # the explicit path's softmax, not an SDPA kernel
+    sdpa = stdout.split('--profile: bf16 dual attn=sdpa')[1].split('--profile:')[0]
+    assert 'attention (SDPA kernel)' in sdpa
+
+
+@pytest.mark.slow
+def test_compile_switch_gives_the_eager_loss(tmp_path):
+    """``torch.compile`` (inductor, CPU) of forward_mae: the same loss; ~2 min of compiling."""
+    stdout, _ = run_tool(tmp_path, '--compile', '--no-roofline')
+    m = re.search(r'compiled vs eager loss \(fp32 dual compiled\): ([\d.]+) vs ([\d.]+) '
+                  r'\(rel. diff ([\d.e+-]+)\)', stdout)
+    assert m, stdout
+    assert float(m[3]) < 1e-5
+    assert {r[0] for r in table_rows(stdout.splitlines(), 'fp32')} == {'fp32 dual',
+                                                                        'fp32 dual compiled'}

@@ -1,26 +1,30 @@
-"""Time the pretraining step (forward + backward + AdamW step) of a config's model.
+"""Time the pretraining step (forward + backward + AdamW step) of a config's model against the
+machine's roofline, measured in the same run.
 
-    python tools/analysis_tools/benchmark_pretrain.py CONFIG [--batch-size 2] [--amp]
-        [--iters 10] [--warmup 2] [--threads 2] [--no-decoder-mask] [--shape T H W] [--matrix]
+    python tools/analysis_tools/benchmark_pretrain.py CONFIG [--batch-size 2] [--amp] [--matrix]
+        [--iters 10] [--warmup 2] [--threads 2] [--no-decoder-mask] [--shape T H W]
+        [--attn-impl auto sdpa ...] [--compile] [--profile] [--no-roofline]
 
-Prints the median step time, clips/s and peak memory: on CUDA ``torch.cuda.max_memory_allocated``,
-on CPU the peak resident set size during the steps (a sampling thread reading /proc/self/statm:
-no tracemalloc slow-down). ``--amp`` is bf16 autocast (CPU and CUDA). ``--matrix`` runs fp32 /
-bf16 x dual / encoder-only masking interleaved step by step, so that noise from other processes
-on the machine hits every variant alike; the allocator keeps freed memory, so there each
-variant's CPU peak is an upper bound (the process peak so far): run one variant alone for its
-own. Masks are drawn before timing (the data pipeline draws them in the real run). Only
-``cfg.model`` is built, but loading a config needs every file it inherits.
+Prints, per variant, the median step time, clips/s, peak memory, the step's GFLOP (``2 x 3 x``
+the forward multiply-adds of :func:`vmae2.analysis.count_flops`, i.e. ``get_flops.py``'s
+count, for the variant's masking), the achieved GFLOP/s and its fraction of the roofline: the
+best of 5 x 10 ``(1568x768) @ (768x3072)`` matmuls in the variant's dtype, measured in this
+process before the steps (see :mod:`vmae2.analysis.roofline`).
+
+Variants: ``--amp`` is bf16 autocast (CPU and CUDA); ``--matrix`` runs fp32 / bf16 x dual /
+encoder-only masking; each ``--attn-impl`` value is a variant (attention kernel of every
+block, see :mod:`vmae2.models.layers.attention`); ``--compile`` adds a ``torch.compile``-d
+``forward_mae`` of each (what ``compile=True`` in a config does to ``train_step`` through
+MMEngine's Runner) and checks its loss against the eager one. All variants run interleaved
+step by step, so noise from other processes hits every variant alike; the allocator keeps freed
+memory, so on a CPU each variant's peak RSS is an upper bound (the process peak so far).
+``--profile`` prints a per-op breakdown of each variant's step. Masks are drawn before timing
+(the data pipeline draws them in the real run). Only ``cfg.model`` is built, but loading a
+config needs every file it inherits.
 """
 import argparse
-import contextlib
-import os
 import os.path as osp
-import resource
-import statistics
 import sys
-import threading
-import time
 
 import torch
 from mmengine.config import Config, DictAction
@@ -30,7 +34,7 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
 
 def parse_args():
-    p = argparse.ArgumentParser(description='Benchmark a pretraining step')
+    p = argparse.ArgumentParser(description='Benchmark a pretraining step against the roofline')
     p.add_argument('config')
     p.add_argument('--batch-size', type=int, default=2)
     p.add_argument('--amp', action='store_true', help='bf16 autocast')
@@ -41,6 +45,15 @@ def parse_args():
                    help='encoder masking only (VideoMAE V1 decoder)')
     p.add_argument('--matrix', action='store_true',
                    help='fp32/bf16 x dual/encoder-only, interleaved')
+    p.add_argument('--attn-impl', nargs='+', default=None,
+                   choices=['auto', 'sdpa', 'math'],
+                   help='attention kernel(s) to compare (default: as configured)')
+    p.add_argument('--compile', action='store_true',
+                   help='also run a torch.compile-d forward_mae of every variant')
+    p.add_argument('--profile', action='store_true', help='per-op time breakdown per variant')
+    p.add_argument('--no-roofline', action='store_true', help='skip the GEMM-rate measurement')
+    p.add_argument('--gemm-shape', type=int, nargs=3, default=None, metavar=('M', 'K', 'N'),
+                   help='reference matmul (default: the fixed 1568 768 3072)')
     p.add_argument('--shape', type=int, nargs=3, default=[16, 224, 224], metavar=('T', 'H', 'W'))
     p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     p.add_argument('--seed', type=int, default=0)
@@ -49,44 +62,23 @@ def parse_args():
     return p.parse_args()
 
 
-class RssSampler:
-    """Peak resident memory of this process while active, sampled every ``interval`` s."""
-
-    def __init__(self, interval: float = 0.005):
-        self.interval, self.peak, self._on = interval, 0, False
-        self._page = os.sysconf('SC_PAGE_SIZE') if hasattr(os, 'sysconf') else 4096
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def rss(self) -> int:
-        try:
-            with open('/proc/self/statm') as f:
-                return int(f.read().split()[1]) * self._page
-        except OSError:  # not Linux: the lifetime peak is the best there is
-            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-    def _run(self):
-        while True:
-            if self._on:
-                self.peak = max(self.peak, self.rss())
-            time.sleep(self.interval)
-
-    @contextlib.contextmanager
-    def track(self):
-        self.peak = self.rss()
-        self._on = True
-        try:
-            yield
-        finally:
-            self._on = False
-            self.peak = max(self.peak, self.rss())
-
-
 def main():
     args = parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     import vmae2.models  # noqa: F401
+    from vmae2.analysis import count_flops
+    from vmae2.analysis.op_profile import format_profile, profile_ops
+    from vmae2.analysis.roofline import (
+        GEMM_SHAPE,
+        RssSampler,
+        gemm_rate,
+        roofline_table,
+        step_gflop,
+        time_interleaved,
+    )
     from vmae2.models import VideoMAEV2
+    from vmae2.models.layers import set_attn_impl
     from vmae2.registry import MODELS
     init_default_scope('vmae2')
     torch.manual_seed(args.seed)
@@ -98,7 +90,7 @@ def main():
     if not isinstance(model, VideoMAEV2):
         raise SystemExit(f'{args.config} is not a pretraining (VideoMAEV2) config')
     # fused AdamW: one kernel over all parameters instead of a Python loop of small ops
-    # (~0.15 s of a ViT-B step on 2 CPU cores); set `fused=True` in the optimizer config too
+    # (~0.15 s of a ViT-B step on 2 CPU cores); the schedules set `fused=True` too
     try:
         opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95),
                                 weight_decay=0.05, fused=not args.unfused_adamw)
@@ -116,58 +108,88 @@ def main():
     dec = dec_gen.batch(B, g).to(device)
 
     if args.matrix:
-        variants = [(amp, dual) for amp in (False, True) for dual in (True, False)]
+        base = [(amp, dual) for amp in (False, True) for dual in (True, False)]
     else:
-        default_dual = model.decoder_mask_cfg is not None and not args.no_decoder_mask
-        variants = [(args.amp, default_dual)]
+        base = [(args.amp, model.decoder_mask_cfg is not None and not args.no_decoder_mask)]
+    impls = args.attn_impl or [None]
+    compiled = [False, True] if args.compile else [False]
+    variants = [(amp, dual, impl, c) for amp, dual in base for impl in impls for c in compiled]
+
+    forward = {False: model.forward_mae}
+    if args.compile:
+        forward[True] = torch.compile(model.forward_mae)
+
+    def name(v):
+        amp, dual, impl, c = v
+        parts = ['bf16' if amp else 'fp32', 'dual' if dual else 'encoder-only']
+        if impl is not None:
+            parts.append(f'attn={impl}')
+        if c:
+            parts.append('compiled')
+        return ' '.join(parts)
+
+    def make_step(v):
+        amp, dual, impl, c = v
+
+        def step():
+            if impl is not None:
+                set_attn_impl(model, impl)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                _, loss = forward[c](x, enc, dec if dual else None)
+            loss.backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            return loss
+        return step
+
+    steps = {name(v): make_step(v) for v in variants}
+    if args.compile:  # the compiled step computes the eager step's loss (parameters unchanged)
+        for v in variants:
+            if v[3]:
+                amp, dual, impl, _ = v
+                with torch.no_grad(), torch.autocast(device.type, torch.bfloat16, enabled=amp):
+                    if impl is not None:
+                        set_attn_impl(model, impl)
+                    eager = float(model.forward_mae(x, enc, dec if dual else None)[1])
+                    comp = float(forward[True](x, enc, dec if dual else None)[1])
+                print(f'compiled vs eager loss ({name(v)}): {comp:.6f} vs {eager:.6f} '
+                      f'(rel. diff {abs(comp - eager) / abs(eager):.1e})')
+
+    # the step's arithmetic: get_flops.py's count of one clip, on a meta copy of the model
+    with torch.device('meta'):
+        meta = MODELS.build(cfg.model)
+    gmacs = {dual: count_flops(meta, args.shape, 'meta', dual=dual) * B
+             for dual in {v[1] for v in variants}}
+    gflop = {name(v): step_gflop(gmacs[v[1]]) for v in variants}
+
+    roof = {}
+    if not args.no_roofline:
+        shape = args.gemm_shape or GEMM_SHAPE
+        rates = {amp: gemm_rate(torch.bfloat16 if amp else torch.float32, device, shape)
+                 for amp in {v[0] for v in variants}}
+        roof = {name(v): rates[v[0]] for v in variants}
+        print('roofline (best of 5 x 10 runs of a ({}x{}) @ ({}x{}) matmul): '.format(
+            shape[0], shape[1], shape[1], shape[2]) +
+            ', '.join(f'{"bf16" if a else "fp32"} {r:.4g} GFLOP/s' for a, r in rates.items()))
+    else:
+        roof = {n: float('nan') for n in steps}
 
     sampler = RssSampler() if device.type == 'cpu' else None
+    times, mems = time_interleaved(steps, args.iters, args.warmup, device, sampler)
 
-    def step(amp: bool, dual: bool):
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            _, loss = model.forward_mae(x, enc, dec if dual else None)
-        loss.backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        return loss
-
-    def timed(amp, dual):
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
-        ctx = sampler.track() if sampler else contextlib.nullcontext()
-        with ctx:
-            t0 = time.perf_counter()
-            step(amp, dual)
-            if device.type == 'cuda':
-                torch.cuda.synchronize()
-            dt = time.perf_counter() - t0
-        mem = torch.cuda.max_memory_allocated() if device.type == 'cuda' else sampler.peak
-        return dt, mem
-
-    for _ in range(args.warmup):
-        for v in variants:
-            step(*v)
-    times = {v: [] for v in variants}
-    mems = {v: 0 for v in variants}
-    for _ in range(args.iters):
-        for v in variants:  # interleaved: shared-core noise hits every variant alike
-            dt, mem = timed(*v)
-            times[v].append(dt)
-            mems[v] = max(mems[v], mem)
-
-    name = osp.splitext(osp.basename(args.config))[0]
+    cfg_name = osp.splitext(osp.basename(args.config))[0]
     mem_kind = 'max_memory_allocated' if device.type == 'cuda' else 'peak RSS'
-    print(f'{name}: batch {B}, clip {T}x{H}x{W}, device {device}, '
+    print(f'{cfg_name}: batch {B}, clip {T}x{H}x{W}, device {device}, '
           f'threads {torch.get_num_threads()}, {args.iters} timed steps after {args.warmup} '
-          'warmup, '
-          f'AdamW {"per-parameter" if args.unfused_adamw else "fused"}')
-    print(f'{"precision":9} | {"masking":12} | {"median s/step":13} | {"min s":6} | '
-          f'{"clips/s":7} | {mem_kind} (GiB)')
-    for (amp, dual), ts in times.items():
-        med = statistics.median(ts)
-        print(f'{"bf16" if amp else "fp32":9} | {"dual" if dual else "encoder-only":12} | '
-              f'{med:13.3f} | {min(ts):6.3f} | {B / med:7.2f} | {mems[(amp, dual)] / 2**30:.2f}')
+          f'warmup, AdamW {"per-parameter" if args.unfused_adamw else "fused"}, '
+          f'forward GMACs/clip ' + ', '.join(f'{"dual" if d else "encoder-only"} {m / B:.2f}'
+                                             for d, m in gmacs.items()))
+    print(roofline_table(times, gflop, roof, B, mems, mem_kind))
+
+    if args.profile:
+        for n, fn in steps.items():
+            print(f'\n--profile: {n}')
+            print(format_profile(*profile_ops(fn, steps=2, warmup=1, device=device)))
 
 
 if __name__ == '__main__':

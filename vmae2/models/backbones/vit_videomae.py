@@ -21,7 +21,7 @@ from mmengine.model.weight_init import trunc_normal_
 from vmae2.checkpoints import load_checkpoint
 from vmae2.registry import MODELS
 
-from ..layers import Block, position_table
+from ..layers import AttnImpl, Block, position_table
 
 __all__ = ['VideoViT', 'PatchEmbed3D', 'resolve_arch']
 
@@ -99,6 +99,9 @@ class VideoViT(BaseModule):
         pos_embed_type (str): Fixed position table: ``'1d'`` (official: sines of the flattened
             token index) or ``'3d'`` (sines per axis; for toy widths, see
             :mod:`vmae2.models.layers.pos_embed`). Defaults to ``'1d'``.
+        attn_impl (str): Attention kernel of every block: ``'auto'`` (by device, dtype and
+            sequence length), ``'sdpa'`` or ``'math'``; see
+            :mod:`vmae2.models.layers.attention`. Same numbers up to rounding.
         init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH)`` loads any
             official / HF / vmae2 layout through
             :func:`vmae2.checkpoints.load_checkpoint`.
@@ -119,6 +122,7 @@ class VideoViT(BaseModule):
                  with_cp: bool = False,
                  norm_eps: float = 1e-6,
                  pos_embed_type: Literal['1d', '3d'] = '1d',
+                 attn_impl: AttnImpl = 'auto',
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if pos_embed_type not in ('1d', '3d'):
@@ -141,7 +145,7 @@ class VideoViT(BaseModule):
         dpr = torch.linspace(0, drop_path_rate, self.num_layers, device='cpu').tolist()
         self.blocks = nn.ModuleList([
             Block(D, self.arch['num_heads'], self.arch['feedforward_channels'], qkv_bias,
-                  drop_rate, attn_drop_rate, dpr[i], init_values, norm_eps)
+                  drop_rate, attn_drop_rate, dpr[i], init_values, norm_eps, attn_impl)
             for i in range(self.num_layers)
         ])
         # Official layouts: the pretraining encoder ends with `norm`; the fine-tuning model has
@@ -189,13 +193,17 @@ class VideoViT(BaseModule):
             Tensor: ``(B, Nk, D)`` (or ``(B, N, D)``) after ``norm``.
         """
         x = self.patch_embed(x)  # (B, D, t, h, w)
-        grid = x.shape[2:]
-        x = x.flatten(2).transpose(1, 2)  # (B, N, D), (t, h, w) order
-        B, N, D = x.shape
-        x = x + position_table(self.pos_embed_type, grid, D, x.device, x.dtype)
+        B, D = x.shape[:2]
+        pos = position_table(self.pos_embed_type, x.shape[2:], D, x.device, x.dtype)  # (N, D)
+        x = x.flatten(2)  # (B, D, N), tokens in (t, h, w) order
         if keep_idx is not None:
-            # an index gather: one copy of the kept tokens, no boolean-mask sync
-            x = x.gather(1, keep_idx.unsqueeze(-1).expand(-1, -1, D))  # (B, Nk, D)
+            # gather the kept tokens straight from the conv's layout (one copy of Nk tokens,
+            # no boolean-mask sync) and add only their positions
+            x = x.gather(2, keep_idx.unsqueeze(1).expand(-1, D, -1))  # (B, D, Nk)
+            pos = pos[keep_idx]  # (B, Nk, D)
+        # `pos + x`, not `x + pos`: the sum takes the layout of its first operand, and a
+        # transposed residual stream would make every LayerNorm and Linear copy its input
+        x = pos + x.transpose(1, 2)  # (B, Nk or N, D), contiguous
         x = self.pos_drop(x)
         use_cp = self.with_cp and self.training and torch.is_grad_enabled()
         for blk in self.blocks:

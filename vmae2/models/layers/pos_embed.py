@@ -84,11 +84,27 @@ def sinusoid_table_3d(grid: Sequence[int], dim: int, device=None, dtype=None) ->
 
 def position_table(kind: str, grid: Sequence[int], dim: int, device=None,
                    dtype=None) -> torch.Tensor:
-    """``(t*h*w, dim)`` table of ``kind`` ``'1d'`` (official) or ``'3d'`` for a token grid."""
-    if kind == '1d':
-        t, h, w = grid
-        return sinusoid_table(t * h * w, dim, device, dtype)
-    if kind == '3d':
-        return sinusoid_table_3d(grid, dim, device, dtype)
-    raise ValueError(f"pos_embed_type must be '1d' or '3d', got {kind!r}")
+    """``(t*h*w, dim)`` table of ``kind`` ``'1d'`` (official) or ``'3d'`` for a token grid.
 
+    The result is cached per ``(kind, grid, dim, device, dtype)``: a training step reads it
+    without building or casting anything (it depends only on the grid). Treat it as read-only.
+    """
+    if kind not in ('1d', '3d'):
+        raise ValueError(f"pos_embed_type must be '1d' or '3d', got {kind!r}")
+    return _cached_table(kind, tuple(int(g) for g in grid), int(dim),
+                         torch.device(device) if device is not None else torch.device('cpu'),
+                         dtype or torch.float32)
+
+
+@lru_cache(maxsize=32)
+def _cached_table(kind: str, grid: tuple, dim: int, device: torch.device,
+                  dtype: torch.dtype) -> torch.Tensor:
+    # built outside inference mode and autograd: a table first made under
+    # `torch.inference_mode()` (a test loop) must still be usable in a later training step
+    with torch.inference_mode(False), torch.no_grad():
+        if kind == '1d':
+            t, h, w = grid
+            table = _table_fp64(t * h * w, dim)
+        else:
+            table = _table_3d_fp32(grid, dim)
+        return table.to(device=device, dtype=dtype).clone()

@@ -11,6 +11,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from timm.layers import DropPath
 
+from .attention import AttnImpl, attention
+
 __all__ = ['Attention', 'Mlp', 'Block']
 
 
@@ -18,8 +20,9 @@ class Attention(nn.Module):
     """Multi-head self-attention with a bias-free ``qkv`` and separate q and v biases.
 
     The k bias is fixed at zero (the BEiT / VideoMAE convention: a k bias only adds a constant
-    per query row to the logits, which softmax cancels). Attention itself runs through
-    :func:`torch.nn.functional.scaled_dot_product_attention` (flash / memory-efficient kernels).
+    per query row to the logits, which softmax cancels). The attention kernel is chosen per call
+    by :func:`~vmae2.models.layers.attention.attention` (``attn_impl``; ``'auto'`` picks by
+    device, dtype and sequence length).
 
     Args:
         dim (int): Token width ``D``.
@@ -27,6 +30,8 @@ class Attention(nn.Module):
         qkv_bias (bool): Learn ``q_bias`` and ``v_bias``. Defaults to True.
         attn_drop (float): Dropout on the attention weights. Defaults to 0.
         proj_drop (float): Dropout after the output projection. Defaults to 0.
+        attn_impl (str): ``'auto'``, ``'sdpa'`` or ``'math'``. Defaults to
+            ``'auto'``.
     """
 
     def __init__(self,
@@ -34,7 +39,8 @@ class Attention(nn.Module):
                  num_heads: int,
                  qkv_bias: bool = True,
                  attn_drop: float = 0.,
-                 proj_drop: float = 0.):
+                 proj_drop: float = 0.,
+                 attn_impl: AttnImpl = 'auto'):
         super().__init__()
         if dim % num_heads:
             raise ValueError(f'dim {dim} is not divisible by num_heads {num_heads}')
@@ -47,6 +53,7 @@ class Attention(nn.Module):
         else:
             self.q_bias = self.v_bias = None
         self.attn_drop = attn_drop
+        self.attn_impl = attn_impl
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(proj_drop)
 
@@ -59,8 +66,8 @@ class Attention(nn.Module):
         qkv = F.linear(x, self.qkv.weight, bias)  # (B, N, 3D)
         qkv = qkv.view(B, N, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)  # each (B, nh, N, hd)
-        x = F.scaled_dot_product_attention(
-            q, k, v, dropout_p=self.attn_drop if self.training else 0.)  # (B, nh, N, hd)
+        x = attention(q, k, v, self.attn_impl,
+                      self.attn_drop if self.training else 0.)  # (B, nh, N, hd)
         x = x.transpose(1, 2).reshape(B, N, D)
         return self.proj_drop(self.proj(x))
 
@@ -93,6 +100,7 @@ class Block(nn.Module):
         init_values (float, optional): Layer scale initial value; ``None`` or 0 disables layer
             scale (``gamma_1``/``gamma_2`` are then absent, as in the official code).
         norm_eps (float): LayerNorm epsilon. Defaults to 1e-6.
+        attn_impl (str): Attention kernel, see :class:`Attention`. Defaults to ``'auto'``.
     """
 
     def __init__(self,
@@ -104,10 +112,11 @@ class Block(nn.Module):
                  attn_drop: float = 0.,
                  drop_path: float = 0.,
                  init_values: Optional[float] = None,
-                 norm_eps: float = 1e-6):
+                 norm_eps: float = 1e-6,
+                 attn_impl: AttnImpl = 'auto'):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim, eps=norm_eps)
-        self.attn = Attention(dim, num_heads, qkv_bias, attn_drop, drop)
+        self.attn = Attention(dim, num_heads, qkv_bias, attn_drop, drop, attn_impl)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
         self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
         self.mlp = Mlp(dim, mlp_hidden_dim, drop)

@@ -3,10 +3,11 @@ from .pixel_target import (
                            IMAGENET_MEAN,
                            IMAGENET_STD,
                            MaskedMSELoss,
+                           gather_tubelets,
                            patchify,
                            pixel_target,
                            unpatchify,
 )
 
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'MaskedMSELoss', 'patchify', 'pixel_target',
-           'unpatchify']
+__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'MaskedMSELoss', 'gather_tubelets', 'patchify',
+           'pixel_target', 'unpatchify']

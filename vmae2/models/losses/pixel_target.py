@@ -17,8 +17,8 @@ from mmengine.model import BaseModule
 
 from vmae2.registry import MODELS
 
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'patchify', 'unpatchify', 'pixel_target',
-           'MaskedMSELoss']
+__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'patchify', 'unpatchify', 'gather_tubelets',
+           'pixel_target', 'MaskedMSELoss']
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -44,14 +44,34 @@ def unpatchify(tokens: torch.Tensor, grid: Sequence[int], patch_size: int,
     return x.reshape(B, C, t * q, h * p, w * p)
 
 
+def gather_tubelets(x: torch.Tensor, index: torch.Tensor, patch_size: int,
+                    tubelet_size: int) -> torch.Tensor:
+    """The tubelets ``index`` picks, as :func:`patchify` lays them out, without patchifying
+    the whole clip: ``(B, C, T, H, W)``, long ``(B, K)`` -> ``(B, K, tubelet * p * p, C)``.
+
+    One indexing op reads the ``K`` tubelets straight from the clip (a strided view), so only
+    the ``K`` selected tubelets are ever copied.
+    """
+    B, C, T, H, W = x.shape
+    p, q = patch_size, tubelet_size
+    t, h, w = T // q, H // p, W // p
+    view = x.reshape(B, C, t, q, h, p, w, p).permute(0, 2, 4, 6, 3, 5, 7, 1)  # (B,t,h,w,q,p,p,C)
+    ti = torch.div(index, h * w, rounding_mode='floor')
+    hi = torch.div(index, w, rounding_mode='floor') % h
+    wi = index % w
+    b = torch.arange(B, device=index.device)[:, None]
+    return view[b, ti, hi, wi].reshape(B, index.shape[1], q * p * p, C)
+
+
 def pixel_target(x: torch.Tensor,
                  patch_size: int,
                  tubelet_size: int,
                  normalize: bool = True,
                  mean: Sequence[float] = IMAGENET_MEAN,
                  std: Sequence[float] = IMAGENET_STD,
-                 eps: float = 1e-6) -> torch.Tensor:
-    """Reconstruction target of every token (no gradient).
+                 eps: float = 1e-6,
+                 index: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Reconstruction target of every token, or of the tokens ``index`` names (no gradient).
 
     Args:
         x (Tensor): Normalised clip ``(B, C, T, H, W)`` as the model sees it.
@@ -60,15 +80,22 @@ def pixel_target(x: torch.Tensor,
         normalize (bool): Per-tubelet, per-channel normalisation (``norm_pix_loss``).
         mean, std: The normalisation the data preprocessor applied, in ``[0, 1]`` units.
         eps (float): Added to the std.
+        index (Tensor, optional): Long ``(B, K)`` token indices; the target of those tokens
+            only, in that order (the numbers of gathering the full target: every operation is
+            per tubelet; the per-tubelet sums may round differently, ~1e-7). None = all ``N``
+            tokens.
 
     Returns:
-        Tensor: ``(B, N, tubelet * p * p * C)`` in float32.
+        Tensor: ``(B, N or K, tubelet * p * p * C)`` in float32.
     """
     with torch.no_grad():
         x = x.float()
-        m = x.new_tensor(mean).view(1, -1, 1, 1, 1)
-        s = x.new_tensor(std).view(1, -1, 1, 1, 1)
-        patches = patchify(x * s + m, patch_size, tubelet_size)  # (B, N, q*p*p, C) in [0, 1]
+        if index is None:
+            patches = patchify(x, patch_size, tubelet_size)  # (B, N, q*p*p, C)
+        else:
+            patches = gather_tubelets(x, index, patch_size, tubelet_size)  # (B, K, q*p*p, C)
+        # un-normalise to [0, 1] per channel (the last axis), after the gather: less to touch
+        patches = patches * x.new_tensor(std) + x.new_tensor(mean)
         if normalize:
             mu = patches.mean(dim=-2, keepdim=True)
             sigma = patches.var(dim=-2, unbiased=True, keepdim=True).sqrt()

@@ -8,7 +8,7 @@ from mmengine.model import BaseModule
 
 from vmae2.registry import MODELS
 
-from ..layers import Block
+from ..layers import AttnImpl, Block
 
 __all__ = ['VideoMAEDecoder', 'DECODER_ZOO']
 
@@ -35,6 +35,8 @@ class VideoMAEDecoder(BaseModule):
         drop_path_rate (float): Stochastic depth of the last block.
         norm_eps (float): LayerNorm epsilon. Defaults to 1e-6.
         with_cp (bool): Activation checkpointing per block while training.
+        attn_impl (str): Attention kernel of every block (``'auto'``, ``'sdpa'`` or
+            ``'math'``); see :mod:`vmae2.models.layers.attention`.
     """
 
     def __init__(self,
@@ -47,13 +49,15 @@ class VideoMAEDecoder(BaseModule):
                  drop_path_rate: float = 0.,
                  norm_eps: float = 1e-6,
                  with_cp: bool = False,
+                 attn_impl: AttnImpl = 'auto',
                  init_cfg: Optional[Union[dict, list]] = None):
         super().__init__(init_cfg=init_cfg)
         self.with_cp = with_cp
         dpr = torch.linspace(0, drop_path_rate, num_layers, device='cpu').tolist()
         self.blocks = nn.ModuleList([
             Block(embed_dims, num_heads, feedforward_channels, qkv_bias,
-                  drop_path=dpr[i], norm_eps=norm_eps) for i in range(num_layers)
+                  drop_path=dpr[i], norm_eps=norm_eps,
+                  attn_impl=attn_impl) for i in range(num_layers)
         ])
         self.norm = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.head = nn.Linear(embed_dims, out_channels)

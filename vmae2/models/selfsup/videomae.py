@@ -208,11 +208,15 @@ class VideoMAEV2(BaseModel):
         Returns:
             Tensor: ``(B, Nq, C * tubelet * p * p)``.
         """
+        x_vis = self.encoder_to_decoder(latent)  # (B, Nv, Dd), bf16 under autocast
+        # the table (cached) in the stream's dtype: the decoder's residual stream then stays in
+        # the encoder's dtype (the fp32 mask token would otherwise promote it to fp32 under
+        # autocast and every LayerNorm / residual add would run in fp32)
         pos = position_table(self.encoder.pos_embed_type, grid, self.decoder_dims, latent.device,
-                             latent.dtype)  # (N, Dd)
-        x_vis = self.encoder_to_decoder(latent) + pos[visible_idx]  # (B, Nv, Dd)
-        x_query = self.mask_token + pos[query_idx]  # (B, Nq, Dd)
-        x = torch.cat([x_vis.to(x_query.dtype), x_query], dim=1)
+                             x_vis.dtype)  # (N, Dd)
+        x_vis = x_vis + pos[visible_idx]
+        x_query = (self.mask_token + pos[query_idx]).to(x_vis.dtype)  # (B, Nq, Dd)
+        x = torch.cat([x_vis, x_query], dim=1)
         return self.decoder(x, query_idx.shape[1])
 
     def forward_mae(self,
@@ -249,9 +253,9 @@ class VideoMAEV2(BaseModel):
                              f'{grid} token grid')
         pred = self.decode(latent, visible_idx, query_idx, grid)
 
+        # the target of the queries only (the same numbers as gathering the full target)
         target = pixel_target(inputs, self.patch_size, self.tubelet_size, self.norm_pix_loss,
-                              self.target_mean, self.target_std)  # (B, N, K)
-        target = target.gather(1, query_idx.unsqueeze(-1).expand(-1, -1, target.shape[-1]))
+                              self.target_mean, self.target_std, index=query_idx)  # (B, Nq, K)
         return pred, self.loss_fn(pred, target, weight)
 
     # ------------------------------------------------------------------ mmengine API

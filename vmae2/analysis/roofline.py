@@ -1,0 +1,181 @@
+"""Roofline of a training step: the machine's GEMM rate, measured in the same run, against the
+step's arithmetic counted by :func:`~vmae2.analysis.flops.count_flops`.
+
+Conventions (fixed, so that a figure cannot drift with the method):
+
+* **roofline** of a dtype = the best of ``rounds`` x ``number`` back-to-back runs of a
+  ``(1568 x 768) @ (768 x 3072)`` matmul in that dtype (a ViT-B MLP GEMM of one 16x224² clip),
+  in GFLOP/s (``2 * m * k * n`` FLOPs per matmul);
+* **step FLOPs** = ``2 * passes * MACs`` with ``passes = 3`` for a training step (forward and a
+  backward twice as long) and 1 for inference, MACs = the forward multiply-adds of the batch
+  (attention matmuls included, elementwise ops not, as the paper counts);
+* **fraction** = step FLOPs / step time / roofline.
+
+Every ratio a benchmark prints comes from one process, measured interleaved with the variants.
+"""
+import contextlib
+import os
+import resource
+import statistics
+import threading
+import time
+from typing import Callable, Dict, Iterable, List, Sequence, Tuple
+
+import torch
+
+__all__ = ['GEMM_SHAPE', 'gemm_rate', 'step_gflop', 'RssSampler', 'time_interleaved',
+           'format_table', 'roofline_table']
+
+#: ``(m, k, n)`` of the reference matmul.
+GEMM_SHAPE = (1568, 768, 3072)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def gemm_rate(dtype: torch.dtype, device='cpu', shape: Sequence[int] = GEMM_SHAPE,
+              rounds: int = 5, number: int = 10) -> float:
+    """GFLOP/s of the best of ``rounds`` x ``number`` matmuls ``(m, k) @ (k, n)`` in ``dtype``.
+
+    Args:
+        dtype (torch.dtype): e.g. ``torch.float32`` or ``torch.bfloat16``.
+        device: Where to run.
+        shape (Sequence[int]): ``(m, k, n)``; :data:`GEMM_SHAPE` by convention.
+        rounds (int): Timed rounds; the fastest counts.
+        number (int): Matmuls per round.
+
+    Returns:
+        float: GFLOP/s (``2 * m * k * n * number / best_round_seconds / 1e9``).
+    """
+    device = torch.device(device)
+    m, k, n = shape
+    g = torch.Generator(device='cpu').manual_seed(0)
+    a = torch.randn(m, k, generator=g).to(device, dtype)
+    b = torch.randn(k, n, generator=g).to(device, dtype)
+    out = torch.empty(m, n, device=device, dtype=dtype)
+    torch.mm(a, b, out=out)  # warm-up: kernel selection, page faults of `out`
+    best = float('inf')
+    for _ in range(rounds):
+        _sync(device)
+        t0 = time.perf_counter()
+        for _ in range(number):
+            torch.mm(a, b, out=out)
+        _sync(device)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * m * k * n * number / best / 1e9
+
+
+def step_gflop(gmacs: float, passes: int = 3) -> float:
+    """FLOPs (in G) of a step over ``gmacs`` forward multiply-adds: ``2 * passes * gmacs``."""
+    return 2 * passes * gmacs
+
+
+class RssSampler:
+    """Peak resident memory of this process while :meth:`track` is active (a thread samples
+    ``/proc/self/statm`` every ``interval`` s: no tracemalloc slow-down)."""
+
+    def __init__(self, interval: float = 0.005):
+        self.interval, self.peak, self._on = interval, 0, False
+        self._page = os.sysconf('SC_PAGE_SIZE') if hasattr(os, 'sysconf') else 4096
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def rss(self) -> int:
+        """Resident bytes now."""
+        try:
+            with open('/proc/self/statm') as f:
+                return int(f.read().split()[1]) * self._page
+        except OSError:  # not Linux: the lifetime peak is the best there is
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+    def _run(self):
+        while True:
+            if self._on:
+                self.peak = max(self.peak, self.rss())
+            time.sleep(self.interval)
+
+    @contextlib.contextmanager
+    def track(self):
+        self.peak = self.rss()
+        self._on = True
+        try:
+            yield
+        finally:
+            self._on = False
+            self.peak = max(self.peak, self.rss())
+
+
+def time_interleaved(variants: Dict[str, Callable[[], object]], iters: int, warmup: int,
+                     device='cpu', sampler: RssSampler = None
+                     ) -> Tuple[Dict[str, List[float]], Dict[str, int]]:
+    """Run every variant ``warmup`` times, then ``iters`` rounds of one call each, interleaved
+    (noise from other processes on a shared machine then hits every variant alike).
+
+    Returns:
+        tuple: seconds per call ``{name: [s, ...]}`` and peak memory ``{name: bytes}`` (CUDA:
+        ``max_memory_allocated``; CPU: the RSS peak of the process so far, an upper bound for
+        all but the first variant; 0 without a sampler).
+    """
+    device = torch.device(device)
+    for _ in range(warmup):
+        for fn in variants.values():
+            fn()
+    times = {k: [] for k in variants}
+    mems = {k: 0 for k in variants}
+    for _ in range(iters):
+        for name, fn in variants.items():
+            if device.type == 'cuda':
+                torch.cuda.synchronize(device)
+                torch.cuda.reset_peak_memory_stats(device)
+            ctx = sampler.track() if sampler is not None else contextlib.nullcontext()
+            with ctx:
+                t0 = time.perf_counter()
+                fn()
+                _sync(device)
+                times[name].append(time.perf_counter() - t0)
+            if device.type == 'cuda':
+                mems[name] = max(mems[name], torch.cuda.max_memory_allocated(device))
+            elif sampler is not None:
+                mems[name] = max(mems[name], sampler.peak)
+    return times, mems
+
+
+def format_table(header: Sequence[str], rows: Iterable[Sequence]) -> str:
+    """A ``|``-separated text table, columns padded to their widest cell."""
+    rows = [[str(c) for c in r] for r in rows]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(header)]
+    lines = [' | '.join(h.ljust(w) for h, w in zip(header, widths)),
+             '-|-'.join('-' * w for w in widths)]
+    lines += [' | '.join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+    return '\n'.join(lines)
+
+
+def roofline_table(times: Dict[str, List[float]], gflop: Dict[str, float],
+                   roof: Dict[str, float], clips: int, mems: Dict[str, int] = None,
+                   mem_kind: str = 'peak RSS') -> str:
+    """One row per variant: median and min s/step, clips/s, achieved GFLOP/s and the fraction
+    of the roofline of the variant's dtype.
+
+    Args:
+        times: Seconds per step of each variant.
+        gflop: FLOPs (G) of one step of each variant.
+        roof: GEMM GFLOP/s of each variant's dtype (the same key as ``times``).
+        clips (int): Clips per step.
+        mems: Peak memory (bytes) per variant, optional.
+    """
+    header = ['variant', 'median s', 'min s', 'clips/s', 'GFLOP/step', 'GFLOP/s', 'roofline',
+              'fraction']
+    if mems is not None:
+        header.append(f'{mem_kind} GiB')
+    rows = []
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        row = [name, f'{med:.4g}', f'{min(ts):.4g}', f'{clips / med:.4g}', f'{gflop[name]:.4g}',
+               f'{gflop[name] / med:.4g}', f'{roof[name]:.4g}',
+               f'{gflop[name] / med / roof[name]:.1%}']
+        if mems is not None:
+            row.append(f'{mems[name] / 2**30:.2f}')
+        rows.append(row)
+    return format_table(header, rows)

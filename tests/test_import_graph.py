@@ -30,7 +30,7 @@ ALLOWED = {
     'datasets': {'registry'},
     'visualization': {'registry'},
     'evaluation': {'registry'},
-    'engine': {'registry', 'checkpoints', 'visualization'},
+    'engine': {'registry', 'checkpoints', 'visualization', 'datasets', 'evaluation'},
     'analysis': {'models', 'masking'},
     'apis': {'registry', 'checkpoints'},
     'setup_env': {'datasets', 'engine', 'evaluation', 'models'},

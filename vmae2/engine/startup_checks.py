@@ -25,6 +25,11 @@ from typing import Any, Iterator, List, Optional, Sequence, Tuple
 from mmengine.config import Config
 from mmengine.logging import print_log
 
+from vmae2.datasets import RobustVideoDataset, VideoPretrainDataset
+from vmae2.datasets.pretrain_dataset import SOURCE_KEYS
+from vmae2.evaluation import RobustAccMetric
+from vmae2.registry import DATASETS, METRICS
+
 __all__ = ['ConfigKeyError', 'check_config', 'iter_checkpoint_paths', 'ALL_CHECKS']
 
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -72,7 +77,6 @@ def _check_paths(cfg: Config, errors: List[str], init_cfg: bool) -> None:
 
 
 def _dataset_class(ds_cfg: dict):
-    from vmae2.registry import DATASETS
     try:
         return DATASETS.get(ds_cfg.get('type'))
     except Exception:
@@ -80,8 +84,6 @@ def _dataset_class(ds_cfg: dict):
 
 
 def _check_sources(cfg: Config, errors: List[str]) -> None:
-    from vmae2.datasets import VideoPretrainDataset
-    from vmae2.datasets.pretrain_dataset import SOURCE_KEYS
     for loader in LOADERS:
         ds = (cfg.get(loader) or {}).get('dataset')
         if not isinstance(ds, dict):
@@ -167,9 +169,6 @@ def _check_num_classes(cfg: Config, errors: List[str]) -> None:
 
 
 def _warn_scoring(cfg: Config) -> None:
-    from vmae2.datasets import RobustVideoDataset
-    from vmae2.evaluation import RobustAccMetric
-    from vmae2.registry import METRICS
     for split in ('val', 'test'):
         ds = (cfg.get(f'{split}_dataloader') or {}).get('dataset')
         cls = _dataset_class(ds) if isinstance(ds, dict) else None

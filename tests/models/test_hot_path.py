@@ -110,3 +110,16 @@ def test_decoder_stream_follows_the_encoder_dtype_under_autocast():
     assert seen == [torch.float32, torch.bfloat16]  # no fp32 residual stream under autocast
     assert loss16.dtype == torch.float32
     torch.testing.assert_close(loss16, loss32, rtol=0.02, atol=0)
+
+
+def test_a_table_first_built_under_a_meta_device_context_is_still_real():
+    """FLOP counting builds models under ``with torch.device('meta')``: the cache must not
+    keep a meta table for later CPU steps."""
+    with torch.device('meta'):
+        first = position_table('1d', (11, 1, 1), 6)
+        first_3d = position_table('3d', (1, 2, 11), 6)
+    assert first.device.type == 'cpu' and first_3d.device.type == 'cpu'
+    expected = torch.tensor([[10 / 10000 ** (2 * (j // 2) / 6) for j in range(6)]],
+                            dtype=torch.float64)
+    expected[:, 0::2], expected[:, 1::2] = expected[:, 0::2].sin(), expected[:, 1::2].cos()
+    torch.testing.assert_close(first[10:], expected.float())  # token 10, computed here

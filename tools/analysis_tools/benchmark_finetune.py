@@ -25,7 +25,8 @@ counter (passes 3 for training, 1 for inference) times the batch; the roofline i
 of :func:`vmae2.analysis.roofline.gemm_rate`, measured in this process before the workers run.
 """
 import argparse
-import importlib.util
+import copy
+import importlib
 import json
 import os
 import os.path as osp
@@ -71,6 +72,7 @@ def parse_args(argv=None):
     p.add_argument('--mode', default='train', help=argparse.SUPPRESS)
     p.add_argument('--precision', default='bf16', help=argparse.SUPPRESS)
     p.add_argument('--weights', default=None, help=argparse.SUPPRESS)
+    p.add_argument('--count-flops', action='store_true', help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
@@ -157,8 +159,16 @@ def worker(args):
             out = model.test_step(dict(data))
         return torch.cat([o.pred_score.float() for o in out]).tolist()  # (B * classes)
 
+    gmacs = None
+    if args.count_flops:  # this checkout's counter (get_flops.py's), on a meta copy
+        from vmae2.analysis import count_flops
+        flops_cfg = copy.deepcopy(cfg.model)
+        flops_cfg.data_preprocessor.pop('blending', None)
+        with torch.device('meta'):
+            meta = MODELS.build(flops_cfg)
+        gmacs = count_flops(meta, args.shape, 'meta') * B
     sampler = roofline.RssSampler()
-    print('ready', flush=True)
+    print(json.dumps(dict(ready=True, gmacs=gmacs)), flush=True)
     checks = []
     for line in sys.stdin:
         cmd = line.strip()
@@ -189,24 +199,23 @@ class Worker:
             cmd += ['--threads', str(args.threads)]
         if attn_impl:
             cmd += ['--attn-impl', attn_impl]
+        if code_root == REPO:
+            cmd.append('--count-flops')
         env = dict(os.environ, PYTHONPATH=code_root)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      text=True, env=env, cwd=code_root)
-        self._expect('ready')
+        self.gmacs = self._reply('start')['gmacs']
 
-    def _expect(self, word):
-        for line in self.proc.stdout:
-            if line.strip() == word:
-                return
-        raise RuntimeError(f'worker exited with {self.proc.wait()} before {word!r}')
-
-    def ask(self, cmd: str) -> dict:
-        self.proc.stdin.write(cmd + '\n')
-        self.proc.stdin.flush()
+    def _reply(self, cmd: str) -> dict:
         for line in self.proc.stdout:
             if line.startswith('{'):
                 return json.loads(line)
         raise RuntimeError(f'worker exited with {self.proc.wait()} during {cmd!r}')
+
+    def ask(self, cmd: str) -> dict:
+        self.proc.stdin.write(cmd + '\n')
+        self.proc.stdin.flush()
+        return self._reply(cmd)
 
     def close(self) -> list:
         checks = self.ask('done')['checks']
@@ -231,38 +240,22 @@ def main():
     args = parse_args()
     if args.worker:
         return worker(args)
+    # the parent stays light (torch only): it measures the roofline and steers the workers
     import torch
     if args.threads:
         torch.set_num_threads(args.threads)
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    sys.path.insert(0, REPO)
-    import vmae2.models  # noqa: F401
-    from vmae2.analysis import count_flops
-    from vmae2.analysis.roofline import GEMM_SHAPE, format_table, gemm_rate, step_gflop
-    from vmae2.registry import MODELS
-    init_default_scope('vmae2')
-
-    cfg = Config.fromfile(osp.join(REPO, args.config))
-    cfg.model.get('data_preprocessor', {}).pop('blending', None)
-    with torch.device('meta'):
-        gmacs = count_flops(MODELS.build(cfg.model), args.shape, 'meta') * args.batch_size
+    roofline, _ = _bench_modules()
     rates = {}
     if not args.no_roofline:
-        shape = args.gemm_shape or GEMM_SHAPE
-        rates = {p: gemm_rate(torch.bfloat16 if p == 'bf16' else torch.float32, 'cpu', shape)
-                 for p in args.precisions}
+        shape = args.gemm_shape or roofline.GEMM_SHAPE
+        rates = {p: roofline.gemm_rate(torch.bfloat16 if p == 'bf16' else torch.float32, 'cpu',
+                                       shape) for p in args.precisions}
         print('roofline (best of 5 x 10 runs of a ({}x{}) @ ({}x{}) matmul): {}'.format(
             shape[0], shape[1], shape[1], shape[2],
             ', '.join(f'{p} {r:.4g} GFLOP/s' for p, r in rates.items())))
     codes = [('this', REPO)]
     if args.compare_with:
         codes.append(('other', osp.abspath(args.compare_with)))
-    print(f'{args.config}: batch {args.batch_size}, clip {"x".join(map(str, args.shape))}, '
-          f'threads {args.threads or torch.get_num_threads()}, {args.iters} timed steps after '
-          f'{args.warmup} warmup, {args.clock} clock, '
-          f'forward GMACs/clip {gmacs / args.batch_size:.4g}; '
-          + '; '.join(f'{name} = {root}' for name, root in codes))
 
     rows, notes = [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -272,6 +265,7 @@ def main():
                 workers = {name: Worker(args, root, mode, prec, weights,
                                         args.attn_impl if name == 'this' else None)
                            for name, root in codes}
+                gmacs = workers['this'].gmacs
                 times = {name: [] for name in workers}
                 peaks = {name: 0 for name in workers}
                 for i in range(args.warmup + args.iters):
@@ -285,7 +279,7 @@ def main():
                         notes.append(f'--profile: {name} checkout, {mode} {prec}\n'
                                      + w.ask('profile')['profile'])
                 checks = {name: w.close() for name, w in workers.items()}
-                gflop = step_gflop(gmacs, 3 if mode == 'train' else 1)
+                gflop = roofline.step_gflop(gmacs, 3 if mode == 'train' else 1)
                 for name in workers:
                     med = statistics.median(times[name])
                     roof = rates.get(prec, float('nan'))
@@ -297,11 +291,16 @@ def main():
                     rows.append(row)
                 if 'other' in checks:
                     notes.append(f'{mode} {prec}: ' + _agreement(mode, checks))
+    print(f'{args.config}: batch {args.batch_size}, clip {"x".join(map(str, args.shape))}, '
+          f'threads {args.threads or torch.get_num_threads()}, {args.iters} timed steps after '
+          f'{args.warmup} warmup, {args.clock} clock, '
+          f'forward GMACs/clip {gmacs / args.batch_size:.4g}; '
+          + '; '.join(f'{name} = {root}' for name, root in codes))
     header = ['code', 'mode', 'precision', 'median s', 'min s', 'clips/s', 'GFLOP/step',
               'GFLOP/s', 'of roofline', 'peak RSS GiB']
     if args.compare_with:
         header.append('other / this')
-    print(format_table(header, rows))
+    print(roofline.format_table(header, rows))
     for n in notes:
         print(n)
 

@@ -27,8 +27,10 @@ def _table_fp64(num_tokens: int, dim: int) -> torch.Tensor:
     # Same arithmetic as the official numpy code (float64, angle = pos / 10000^(2*(j//2)/dim),
     # sin on even channels, cos on odd ones), cast to float32 only at the end, so that values
     # are bit-identical to the official table.
-    pos = torch.arange(num_tokens, dtype=torch.float64)[:, None]  # (N, 1)
-    j = torch.arange(dim, dtype=torch.float64)
+    # explicitly on the CPU: a cached table must not inherit a `with torch.device('meta')`
+    # context that happens to be active on the first call (FLOP counting)
+    pos = torch.arange(num_tokens, dtype=torch.float64, device='cpu')[:, None]  # (N, 1)
+    j = torch.arange(dim, dtype=torch.float64, device='cpu')
     inv_freq = torch.pow(10000.0, 2 * torch.div(j, 2, rounding_mode='floor') / dim)  # (D,)
     angle = pos / inv_freq  # (N, D)
     angle[:, 0::2] = torch.sin(angle[:, 0::2])
@@ -53,8 +55,8 @@ def sinusoid_table(num_tokens: int, dim: int, device=None, dtype=None) -> torch.
 
 def _axis_table(n: int, dim: int) -> torch.Tensor:
     """``(n, dim)`` float64: sines then cosines of ``pos / 10000^(k / (dim/2))``."""
-    pos = torch.arange(n, dtype=torch.float64)[:, None]
-    omega = 1.0 / 10000 ** (torch.arange(dim // 2, dtype=torch.float64) / (dim / 2))
+    pos = torch.arange(n, dtype=torch.float64, device='cpu')[:, None]
+    omega = 1.0 / 10000 ** (torch.arange(dim // 2, dtype=torch.float64, device='cpu') / (dim / 2))
     angle = pos * omega
     return torch.cat([angle.sin(), angle.cos()], 1)
 
@@ -66,7 +68,8 @@ def _table_3d_fp32(grid: tuple, dim: int) -> torch.Tensor:
     d_t = dim - 2 * d_hw
     if d_t % 2 or d_hw == 0:
         raise ValueError(f'a 3-D position table needs an even width >= 6, got {dim}')
-    ti, hi, wi = torch.meshgrid(torch.arange(t), torch.arange(h), torch.arange(w), indexing='ij')
+    ti, hi, wi = torch.meshgrid(*(torch.arange(n, device='cpu') for n in (t, h, w)),
+                                indexing='ij')
     return torch.cat([_axis_table(t, d_t)[ti.flatten()], _axis_table(h, d_hw)[hi.flatten()],
                       _axis_table(w, d_hw)[wi.flatten()]], 1).float()
 

@@ -75,12 +75,13 @@ def test_local_attention_equals_banded_full_attention():
     mask[1, 9:] = False
     out = attn(x, mask)
     # brute force: full attention with keys restricted to |t - s| <= 2 and to real steps
-    q, k, v = attn.qkv(x).reshape(2, 3, 4, 4, 12).unbind(1)
+    q, k, v = attn.qkv(x.transpose(1, 2)).transpose(1, 2).reshape(2, 3, 4, 4, 12).unbind(1)
     scores = torch.einsum('bhdt,bhds->bhts', q * attn.scale, k)
     t = torch.arange(12)
     allowed = ((t[:, None] - t[None]).abs() <= 2)[None, None] & mask[:, None, None, :]
     scores = scores.masked_fill(~allowed, float('-inf')).softmax(-1)
-    ref = attn.proj(torch.einsum('bhts,bhds->bhdt', scores, v).reshape(2, 16, 12))
+    ref = attn.proj(torch.einsum('bhts,bhds->bhdt', scores, v).reshape(2, 16, 12)
+                    .transpose(1, 2)).transpose(1, 2)
     # a padded step whose window holds no real step has no reference (nan): compare real steps
     real = mask[:, None].expand_as(out)
     assert torch.allclose(out[real], ref[real], atol=1e-5)

@@ -130,8 +130,10 @@ def save_initial_weights(config: str, path: str) -> None:
     """The localizer as the runner would initialise it (seed 0), as a checkpoint."""
     import torch
     from mmengine.config import Config
+    from mmengine.logging import MMLogger
     from mmengine.registry import init_default_scope
     from mmengine.runner import set_random_seed
+    MMLogger.get_instance('tal_synthetic_chain', log_level='WARNING')  # no per-weight init log
     cfg = Config.fromfile(osp.join(REPO, config))
     init_default_scope('vmae2')
     import projects.tal.tal_vmae2  # noqa: F401

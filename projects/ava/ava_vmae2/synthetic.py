@@ -22,7 +22,8 @@ Written in the layout of real AVA (``root``)::
     annotations/{split}_proposals.pkl     'video_id,TTTT' -> (N, 5) [x1, y1, x2, y2, score]:
                                           jittered ground truth (5 % missed) plus distractors
     annotations/action_list.pbtxt         the label list (ids 1-8)
-    pretrain_list.txt                     train videos, ``path 0 -1`` (for pretraining)
+    videos/synU<n>.mp4                    ``num_unlabelled`` videos without annotations
+    pretrain_list.txt                     train + unlabelled videos, ``path 0 -1`` (pretraining)
     meta.json                             generation settings, written last
 
 Keyframes are annotated every second from 901 s to the end, as AVA annotates each second from
@@ -176,6 +177,7 @@ def _proposals(rng, people):
 @FUNCTION.register_module()
 def generate_synthetic_ava(root: str = 'data/synthetic_ava',
                            num_videos: Sequence[int] = (32, 8),
+                           num_unlabelled: int = 0,
                            duration: int = 12,
                            segment: int = 4,
                            fps: int = 8,
@@ -189,6 +191,8 @@ def generate_synthetic_ava(root: str = 'data/synthetic_ava',
     Args:
         root: Output folder.
         num_videos: Train and val videos.
+        num_unlabelled: Further videos of the same kind without annotations (videos only),
+            listed with the train videos in ``pretrain_list.txt``.
         duration: Seconds per video (from 900 s).
         segment: Seconds per shot; keyframes on shot boundaries are excluded.
         fps: Frames per second.
@@ -205,7 +209,8 @@ def generate_synthetic_ava(root: str = 'data/synthetic_ava',
         raise ValueError(f'height and width must be even, got {height}x{width}')
     if not set(layouts) <= {'frames', 'videos'} or not layouts:
         raise ValueError(f"layouts must be a subset of ('frames', 'videos'), got {layouts}")
-    settings = dict(format_version=FORMAT_VERSION, num_videos=list(num_videos), duration=duration,
+    settings = dict(format_version=FORMAT_VERSION, num_videos=list(num_videos),
+                    num_unlabelled=num_unlabelled, duration=duration,
                     segment=segment, fps=fps, height=height, width=width, seed=seed,
                     layouts=sorted(layouts), codec=codec)
     ann = osp.join(root, 'annotations')
@@ -242,9 +247,19 @@ def generate_synthetic_ava(root: str = 'data/synthetic_ava',
         _write_csv(osp.join(tmp, 'annotations', f'{split}_excluded_timestamps.csv'), excluded)
         with open(osp.join(tmp, 'annotations', f'{split}_proposals.pkl'), 'wb') as f:
             pickle.dump(proposals, f, protocol=4)
-        if split == 'train' and 'videos' in layouts:
-            with open(osp.join(tmp, 'pretrain_list.txt'), 'w') as f:
-                f.write(''.join(f'videos/{v}.mp4 0 -1\n' for v in videos))
+        if split == 'train':
+            pretrain = list(videos)
+    # unlabelled videos (no annotations, videos only): more clips for pretraining, as real
+    # pretraining sets are larger than the labelled set
+    for v in range(num_unlabelled):
+        rng = np.random.default_rng([seed, 2, v])
+        video_id = f'synU{v:07d}'
+        frames, _ = render_video(rng, duration, segment, fps, height, width)
+        _write_layouts(tmp, video_id, frames, fps, ('videos', ), codec)
+        pretrain.append(video_id)
+    if 'videos' in layouts:
+        with open(osp.join(tmp, 'pretrain_list.txt'), 'w') as f:
+            f.write(''.join(f'videos/{v}.mp4 0 -1\n' for v in pretrain))
     with open(osp.join(tmp, 'annotations', 'action_list.pbtxt'), 'w') as f:
         for i, name in SYNTHETIC_AVA_ACTIONS.items():
             f.write(f'label {{\n  name: "{name}"\n  label_id: {i}\n}}\n')

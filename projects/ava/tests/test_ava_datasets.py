@@ -90,6 +90,18 @@ def test_layout_and_determinism(small_root, tmp_path):
         generate_synthetic_ava(small_root, **dict(SMALL_SET, seed=1))
 
 
+def test_unlabelled_videos_join_the_pretraining_list(tmp_path):
+    root = str(tmp_path / 'set')
+    generate_synthetic_ava(root, **dict(SMALL_SET, num_videos=(1, 1), num_unlabelled=1,
+                                        duration=4))
+    assert open(osp.join(root, 'pretrain_list.txt')).read().split() == [
+        'videos/synT0000000.mp4', '0', '-1', 'videos/synU0000000.mp4', '0', '-1']
+    assert open_video(osp.join(root, 'videos', 'synU0000000.mp4')).num_frames == 32
+    assert not osp.exists(osp.join(root, 'frames', 'synU0000000'))  # videos only
+    csv_text = open(osp.join(root, 'annotations', 'train.csv')).read()
+    assert 'synU' not in csv_text and 'synT0000000' in csv_text
+
+
 def test_frames_and_videos_give_the_same_clip(small_root):
     frames = _dataset(small_root, 'val')
     videos = _dataset(small_root, 'val', use_frames=False)

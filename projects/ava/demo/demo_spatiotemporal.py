@@ -149,6 +149,10 @@ def main(argv=None):
         print('no --checkpoint: the detector has random weights (the output shows the pipeline, '
               'not actions)')
     label_file = args.label_file or cfg.test_evaluator.label_file
+    if not osp.isfile(label_file):  # fail before minutes of decoding, with the way out
+        raise SystemExit(f'label list {label_file} not found: pass --label-file, or create the '
+                         'dataset the config names (the synthetic set is written by its first '
+                         'training run)')
     names = ava.read_label_map(label_file)
     ids = np.array(sorted(names))
     clip_len, interval, short = _test_settings(cfg)

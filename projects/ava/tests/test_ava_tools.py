@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from ava_helpers import CONFIGS, PROJECT
 
+from projects.ava.ava_vmae2.synthetic import SYNTHETIC_AVA_ACTIONS
 from tests.helpers import DATA_ROOT, REPO
 
 SYNTHETIC = osp.join(CONFIGS, 'synthetic', 'fastrcnn_vit-t-p8_1xb8-8x2x1-20e_synthetic-ava.py')
@@ -50,8 +51,14 @@ def test_demo_on_a_real_video(tmp_path):
     with open(props, 'wb') as f:  # two persons, keyed by second as the demo reads them
         pickle.dump({f'arm_wrestling_k400,{t:04d}': np.array(
             [[0.0, 0.0, 0.56, 1.0, 0.99], [0.52, 0.04, 1.0, 0.92, 0.98]]) for t in range(11)}, f)
+    labels = tmp_path / 'action_list.pbtxt'  # the synthetic set's list, without generating it
+    labels.write_text(''.join(f'label {{\n  name: "{n}"\n  label_id: {i}\n}}\n'
+                              for i, n in SYNTHETIC_AVA_ACTIONS.items()))
     out = str(tmp_path / 'out.mp4')
+    with pytest.raises(SystemExit, match='label list .* not found'):
+        _tool('demo').main([VIDEO, SYNTHETIC, '--label-file', str(tmp_path / 'missing.pbtxt')])
     results = _tool('demo').main([VIDEO, SYNTHETIC, '--proposals', str(props), '--step', '70',
+                                  '--label-file', str(labels),
                                   '--action-thr', '0', '--out-video', out])
     assert [r['frame'] for r in results] == [35, 105, 175, 245]
     report = json.load(open(str(tmp_path / 'out.json')))

@@ -68,3 +68,21 @@ def test_configs_of_other_packages_inherit_ours(tmp_path):
     cfg = Config.fromfile(str(leaf))
     assert cfg.default_scope == 'vmae2' and cfg.log_level == 'DEBUG'
     assert cfg.custom_hooks[0]['type'] == 'SafeCheckpointHook'
+
+
+def test_stack_check_reports_the_video_backends(monkeypatch):
+    """tools/setup.sh ends with this line; torchcodec is usable wherever setup.sh could install
+    FFmpeg's libraries (as root with apt: CI, a fresh machine here)."""
+    from vmae2.datasets import video_readers
+    line = video_readers.backend_report()
+    assert line.startswith('video backends: torchcodec ') and 'decord ok' in line
+    assert 'pyav ok' in line and str(video_readers.DEFAULT_BACKENDS) in line
+    ok = video_readers.backend_status('torchcodec') is None
+    assert ('torchcodec ok' in line) == ok
+    # a backend that cannot load is reported with the reason and the fix
+    monkeypatch.setitem(video_readers._BACKEND_MODULES, 'decord',
+                        ('vmae2_no_such_module', 'pip install decord==0.6.0'))
+    monkeypatch.delitem(video_readers._STATUS, 'decord', raising=False)  # restored after
+    line = video_readers.backend_report()
+    assert "decord OFF (ModuleNotFoundError: No module named 'vmae2_no_such_module' " \
+        "(pip install decord==0.6.0))" in line

@@ -13,6 +13,9 @@
 #   MAX_JOBS          parallel compile jobs for mmcv (default: number of cores, at most 2
 #                     on small machines: each job peaks at ~2 GB)
 #
+# As root with apt (a fresh machine, CI) it also installs FFmpeg's shared libraries, which the
+# torchcodec video backend loads; elsewhere it says how, and vmae2 skips that backend.
+#
 # Every pin lives in one place, setup.cfg (install_requires, with the reason for each); this
 # script reads the ones it installs before vmae2 itself from there.
 set -euo pipefail
@@ -113,9 +116,34 @@ PY
   "${PIP[@]}" install addict packaging Pillow pyyaml yapf "opencv-python>=4.9"
 fi
 
+# ---------------------------------------------------------------- FFmpeg for torchcodec
+# torchcodec (a video backend, see setup.cfg) is a wheel without FFmpeg: it loads the system's
+# shared libraries (FFmpeg 4 or later). Installed with apt where this runs as root (a fresh
+# machine, CI); elsewhere setup says how and carries on: vmae2 then skips torchcodec as a backend.
+FFMPEG_DEBS=(libavutil57 libavcodec59 libavformat59 libavdevice59 libavfilter8 libswscale6 libswresample4)
+have_ffmpeg_libs() { ldconfig -p 2>/dev/null | grep -Eq 'libavcodec\.so\.(5[89]|6[0-9])\b'; }
+if have_ffmpeg_libs; then
+  log "FFmpeg shared libraries present (for torchcodec)"
+elif [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+  log "installing FFmpeg's shared libraries with apt (for torchcodec): ${FFMPEG_DEBS[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y -q --no-install-recommends "${FFMPEG_DEBS[@]}" >/dev/null 2>&1; then
+    apt-get update -q >/dev/null 2>&1 || true  # package lists missing or stale
+    apt-get install -y -q --no-install-recommends "${FFMPEG_DEBS[@]}" >/dev/null 2>&1 \
+      || log "WARNING: apt could not install them; torchcodec will be skipped as a video backend"
+  fi
+else
+  log "NOTE: FFmpeg's shared libraries are missing, so torchcodec will be skipped as a video" \
+      "backend (decord and PyAV still work). To enable it, as root on Debian 12:" \
+      "apt-get install ${FFMPEG_DEBS[*]} (elsewhere: FFmpeg 4 or later, as shared libraries, e.g." \
+      "conda install -c conda-forge ffmpeg), then run this script again."
+fi
+
 # ---------------------------------------------------------------- the rest + vmae2
-log "installing vmae2 and the rest of the stack (mmdet, mmaction2, decord, av, timm, einops)"
+log "installing vmae2 and the rest of the stack (mmdet, mmaction2, decord, av, torchcodec, timm, einops)"
 "${PIP[@]}" install --no-build-isolation -e "$REPO[tests]"
 
 log "checking the stack"
 "$PY" -c "import vmae2, mmaction.models, mmdet.models; from mmcv.ops import RoIAlign; print('vmae2', vmae2.__version__, 'ready')"
+# which video backends load here (torchcodec needs the FFmpeg libraries above)
+"$PY" -c "from vmae2.datasets.video_readers import backend_report; print(backend_report())"

@@ -1,6 +1,7 @@
 """The fuzz corpus (tests/datasets/fuzz_corpus.py: 13 broken files, 10 unusual encodes) through
 every dataset type the configs use, with their real pipelines shrunk: no crash, and exactly the
-broken files are bad - replaced in training, scored as misses and listed in val/test."""
+broken files are bad - replaced in training, scored as misses and listed in val/test. Each test
+runs with decord first and with torchcodec first in the backend order (``ORDERS``)."""
 import copy
 import os.path as osp
 
@@ -16,6 +17,7 @@ from tests.datasets.fuzz_corpus import KINDS, NUM_BAD, make_corpus
 from tests.helpers import REPO
 from tests.helpers.recipes import _shrink_pipeline
 from vmae2.datasets import SampleKey, VideoPretrainDataset, flatten_views_collate
+from vmae2.datasets.video_readers import backend_status
 from vmae2.registry import DATASETS, METRICS, TRANSFORMS
 
 BAD = {k.name for k in KINDS if k.bad}
@@ -23,6 +25,29 @@ GOOD = {k.name for k in KINDS if not k.bad}
 K400 = osp.join(REPO, 'configs', 'finetune', 'videomaev2_vit-b-p16_ft-16x4_8xb8-90e_k400.py')
 SSV2 = osp.join(REPO, 'configs', 'finetune', 'videomaev2_vit-b-p16_ft-16x1_8xb8-25e_ssv2.py')
 PRETRAIN = osp.join(REPO, 'configs', '_base_', 'datasets', 'videomae_pretrain_224.py')
+ORDERS = {'decord': ('decord', 'pyav'), 'torchcodec': ('torchcodec', 'decord', 'pyav')}
+# who reads the unusual kinds when each backend is first: decord fails on 48- and 16-pixel
+# widths (PyAV takes over); torchcodec reads them all, the AVI too (no B-frames)
+READ_BY = {'decord': {'narrow_48x320.mp4': 'pyav', 'tiny_16x16.mp4': 'pyav',
+                      'yuv444.mp4': 'decord', 'odd_33x17.mkv': 'decord', 'mpeg4.avi': 'decord'},
+           'torchcodec': {'narrow_48x320.mp4': 'torchcodec', 'tiny_16x16.mp4': 'torchcodec',
+                          'yuv444.mp4': 'torchcodec', 'odd_33x17.mkv': 'torchcodec',
+                          'mpeg4.avi': 'torchcodec'}}
+
+
+@pytest.fixture(params=sorted(ORDERS))
+def order(request):
+    """The backend order the pipelines use (the configs' own, with this backend first)."""
+    if backend_status(request.param):
+        pytest.skip(f'{request.param} cannot be used here: {backend_status(request.param)}')
+    return ORDERS[request.param]
+
+
+def _with_order(pipeline, order):
+    for step in pipeline:
+        if step['type'] in ('VideoInit', 'VideoDecode'):
+            step['backends'] = order
+    return pipeline
 
 
 @pytest.fixture(scope='module')
@@ -65,13 +90,13 @@ def test_corpus_is_what_it_says(corpus):
 
 
 @pytest.mark.parametrize('timeout', [None, 60], ids=['in-process', 'watchdog'])
-def test_loading_decodes_every_readable_frame_exactly(corpus, timeout):
+def test_loading_decodes_every_readable_frame_exactly(corpus, timeout, order):
     """VideoInit + mmaction2's SampleFrames + VideoDecode: bad kinds raise BadVideoError,
     good ones give the oracle's pixels at the sampled indices (looped when short)."""
     from vmae2.datasets import BadVideoError
-    steps = [TRANSFORMS.build(dict(type='VideoInit', timeout=timeout)),
+    steps = [TRANSFORMS.build(dict(type='VideoInit', timeout=timeout, backends=order)),
              TRANSFORMS.build(dict(type='SampleFrames', clip_len=6, frame_interval=3)),
-             TRANSFORMS.build(dict(type='VideoDecode'))]
+             TRANSFORMS.build(dict(type='VideoDecode', backends=order))]
     np.random.seed(0)
     decoders = {}
     for kind in KINDS:
@@ -89,13 +114,13 @@ def test_loading_decodes_every_readable_frame_exactly(corpus, timeout):
         assert got.shape == (6, *ref.shape[1:]), kind.name
         assert np.array_equal(got, ref[inds]), kind.name
         decoders[kind.name] = results['decoder']
-    # decord reads most of them; its 48- and 16-pixel-wide failures fall back to PyAV
-    assert decoders['narrow_48x320.mp4'] == decoders['tiny_16x16.mp4'] == 'pyav'
-    assert decoders['yuv444.mp4'] == decoders['odd_33x17.mkv'] == 'decord'
+    expected = READ_BY[order[0]]
+    assert {name: decoders[name] for name in expected} == expected
 
 
-def test_pretraining_dataset_replaces_exactly_the_bad_files(corpus):
+def test_pretraining_dataset_replaces_exactly_the_bad_files(corpus, order):
     cfg = Config.fromfile(PRETRAIN).train_dataloader.dataset
+    _with_order(cfg.pipeline, order)
     cfg.pipeline[1].update(clip_len=4, frame_interval=2)
     for step in cfg.view_pipeline:
         if step['type'] == 'MultiScaleCrop':
@@ -118,19 +143,20 @@ def test_pretraining_dataset_replaces_exactly_the_bad_files(corpus):
     assert seen_bad == BAD  # every broken file, and no readable one, was reported bad
 
 
-def _finetune_cfg(path: str, corpus) -> Config:
+def _finetune_cfg(path: str, corpus, order) -> Config:
     cfg = Config.fromfile(path)
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         ds = cfg[loader]['dataset']
         ds.update(ann_file=corpus['ann'], data_prefix=dict(video=corpus['root']))
         _shrink_pipeline(ds['pipeline'])
+        _with_order(ds['pipeline'], order)
     return cfg
 
 
-def test_finetune_train_dataset_replaces_exactly_the_bad_files(corpus):
+def test_finetune_train_dataset_replaces_exactly_the_bad_files(corpus, order):
     """The K400 recipe's RepeatAugDataset (2 views of one decode): every item comes from a
     readable file, every broken one is counted, none crashes; also through a worker."""
-    ds_cfg = _finetune_cfg(K400, corpus).train_dataloader.dataset
+    ds_cfg = _finetune_cfg(K400, corpus, order).train_dataloader.dataset
     ds_cfg.update(max_bad_ratio=1.0, min_tried=1000, max_retries=50)
     dataset = DATASETS.build(ds_cfg)
     assert type(dataset).__module__.startswith('vmae2')
@@ -153,11 +179,11 @@ def test_finetune_train_dataset_replaces_exactly_the_bad_files(corpus):
 
 @pytest.mark.parametrize('split', ['val', 'test'])
 @pytest.mark.parametrize('config', [K400, SSV2], ids=['k400', 'ssv2'])
-def test_finetune_eval_datasets_score_bad_files_as_misses(corpus, split, config):
+def test_finetune_eval_datasets_score_bad_files_as_misses(corpus, split, config, order):
     """Val (1 clip, centre crop) and test (multi-view) datasets of the K400 and SSv2 recipes:
     one sample per listed video, placeholders of the same shape for exactly the broken files,
     and RobustAccMetric counts them as misses and as ``num_unreadable``."""
-    cfg = _finetune_cfg(config, corpus)
+    cfg = _finetune_cfg(config, corpus, order)
     dataset = DATASETS.build(copy.deepcopy(cfg[f'{split}_dataloader'].dataset))
     samples = [dataset[i] for i in range(len(dataset))]
     flagged = {_name(s['data_samples'].filename) for s in samples
@@ -181,9 +207,10 @@ def test_finetune_eval_datasets_score_bad_files_as_misses(corpus, split, config)
     assert result['mean1'] == pytest.approx(len(GOOD) / len(KINDS))  # one video per class
 
 
-def test_flatten_collate_still_works_on_pretraining_views(corpus):
+def test_flatten_collate_still_works_on_pretraining_views(corpus, order):
     """Pretraining batches through a worker: bad files replaced inside the worker."""
     cfg = Config.fromfile(PRETRAIN).train_dataloader.dataset
+    _with_order(cfg.pipeline, order)
     cfg.pipeline[1].update(clip_len=4, frame_interval=2)
     cfg.view_pipeline = [dict(type='Resize', scale=(16, 16), keep_ratio=False),
                          dict(type='FormatShape', input_format='NCTHW', collapse=True),

@@ -7,7 +7,8 @@ segfault takes the worker (and the run) down. So the readers run in one helper p
 data-loading process, started on first use and reused for every video (starting a process per
 video would cost more than decoding it):
 
-* ``open`` and ``read`` requests go down a pipe; the frames come back through a shared memory
+* ``open`` and ``read`` requests go down a pipe (a video given as bytes - a shard member -
+  goes down once, with its ``open``); the frames come back through a shared memory
   buffer made before the fork (a pipe would cost ~12 ms per 16 Kinetics frames, the buffer
   ~2 ms), or as raw bytes down the pipe when they do not fit;
 * the parent waits at most ``timeout`` seconds per video (its open and its decode together);
@@ -25,12 +26,14 @@ import mmap
 import multiprocessing as mp
 import os
 import signal
+import sys
 import time
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-from .video_readers import BadVideoError, open_video, read_frames
+from .video_readers import DEFAULT_BACKENDS, BadVideoError, open_video, read_frames
+from .video_sources import Source, _fresh, source_label
 
 __all__ = ['DecodeWatchdog', 'WatchedReader', 'WatchdogError', 'get_watchdog', 'DEFAULT_TIMEOUT']
 
@@ -55,14 +58,16 @@ def _serve(conn, parent_conn, shm: mmap.mmap) -> None:
         kind = request[0]
         try:
             if kind == 'open':
-                _, path, backends, num_threads = request
+                _, label, source, backends, num_threads = request
                 reader = None
-                reader = open_video(path, backends, num_threads)
+                reader = open_video(source, backends, num_threads)
                 conn.send(('ok', reader.num_frames, reader.fps, reader.backend))
             elif kind == 'read':
-                _, path, inds, backends, num_threads = request
-                if reader is None or reader.path != path:
-                    reader = open_video(path, backends, num_threads)
+                # source is None: the reader of the last open (bytes are not sent twice)
+                _, label, source, inds, backends, num_threads = request
+                if source is not None or reader is None or reader.path != label:
+                    reader = open_video(label if source is None else source, backends,
+                                        num_threads)
                 frames, reader = read_frames(reader, inds, backends, num_threads)
                 frames = np.ascontiguousarray(frames)
                 fits = frames.nbytes <= len(shm)
@@ -110,6 +115,8 @@ class DecodeWatchdog:
         self._pid = None
         self._conn = None
         self._owner = None  # pid that started the helper: a forked copy must start its own
+        self._num_opened = 0  # opens sent, numbering them
+        self._open_in_helper = None  # number of the open whose reader the helper holds
         self.num_started = 0
         self.num_killed = 0
 
@@ -138,6 +145,11 @@ class DecodeWatchdog:
                 # the parent's objects are never collected here: keep the garbage collector
                 # off them, or its bookkeeping writes would copy the whole inherited heap
                 gc.freeze()
+                # as in DataLoader workers: torch's OpenMP pool does not survive a fork, and
+                # the first parallel op of a decoder that returns tensors (torchcodec) would
+                # wait on it forever; one thread runs them inline
+                if 'torch' in sys.modules:
+                    sys.modules['torch'].set_num_threads(1)
                 for sig in (signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGABRT):
                     signal.signal(sig, signal.SIG_DFL)
                 _serve(child_conn, parent_conn, self._shm)
@@ -167,6 +179,7 @@ class DecodeWatchdog:
             except ChildProcessError:
                 pass
         self._pid = self._conn = None
+        self._open_in_helper = None
         return status
 
     def close(self) -> None:
@@ -206,26 +219,41 @@ class DecodeWatchdog:
         return self._conn.recv_bytes() if raw else self._conn.recv()
 
     # ------------------------------------------------------------------ the reader interface
-    def open(self, path: str, backends: Sequence[str] = ('decord', 'pyav'),
+    def open(self, source: Source, backends: Sequence[str] = DEFAULT_BACKENDS,
              num_threads: int = 1) -> 'WatchedReader':
-        """Opens ``path`` in the helper (see :func:`~vmae2.datasets.video_readers.open_video`).
+        """Opens ``source`` in the helper (see :func:`~vmae2.datasets.video_readers.open_video`).
+
+        Args:
+            source: A path, or the video's bytes (sent to the helper once); a file object is
+                read into bytes here (it cannot cross into the helper).
 
         Raises:
             BadVideoError: no backend can open it, or opening ran past the time limit.
         """
+        label = source_label(source)
+        if not isinstance(source, (str, bytes, os.PathLike)):
+            source = bytes(_fresh(source).read()) if hasattr(source, 'read') else bytes(source)
         deadline = time.monotonic() + self.timeout
+        self._num_opened += 1
+        number = self._num_opened
+        self._open_in_helper = None
         _, num_frames, fps, backend = self._request(
-            ('open', path, tuple(backends), num_threads), deadline, path)
-        return WatchedReader(self, path, num_frames, fps, backend, deadline)
+            ('open', label, source, tuple(backends), num_threads), deadline, label)
+        self._open_in_helper = number
+        return WatchedReader(self, label, num_frames, fps, backend, deadline, source, number)
 
     def read(self, path: str, inds: Sequence[int], backends: Sequence[str], num_threads: int,
-             deadline: float) -> Tuple[np.ndarray, str, int]:
+             deadline: float, source: Optional[Source] = None,
+             number: Optional[int] = None) -> Tuple[np.ndarray, str, int]:
         """``(frames, backend, num_frames)`` of :func:`read_frames` run in the helper;
         ``frames`` may be a read-only view of the shared buffer, valid until the next
-        request."""
+        request. The helper decodes with the reader of open ``number`` when it still holds
+        it, else it opens ``source`` (default: ``path``) again."""
+        again = None if number is not None and number == self._open_in_helper else source
         (_, shape, dtype, backend, num_frames, via), data = self._request(
-            ('read', path, [int(i) for i in inds], tuple(backends), num_threads), deadline,
-            path, raw=True)
+            ('read', path, again, [int(i) for i in inds], tuple(backends), num_threads),
+            deadline, path, raw=True)
+        self._open_in_helper = number
         dtype = np.dtype(dtype)
         if via == 'shm':
             frames = np.frombuffer(self._shm, dtype, int(np.prod(shape))).reshape(shape)
@@ -243,21 +271,24 @@ class WatchedReader:
     """
 
     def __init__(self, watchdog: DecodeWatchdog, path: str, num_frames: int, fps: float,
-                 backend: str, deadline: float) -> None:
+                 backend: str, deadline: float, source: Optional[Source] = None,
+                 number: Optional[int] = None) -> None:
         self.watchdog = watchdog
         self.path = path
+        self.source = path if source is None else source
+        self.number = number
         self.num_frames = num_frames
         self.fps = fps
         self.backend = backend
         self.deadline = deadline
 
-    def read(self, inds: Sequence[int], backends: Sequence[str] = ('decord', 'pyav'),
+    def read(self, inds: Sequence[int], backends: Sequence[str] = DEFAULT_BACKENDS,
              num_threads: int = 1) -> np.ndarray:
         """Frames at sorted unique ``inds`` with :func:`read_frames`' fallbacks, decoded in the
         helper before this video's deadline; updates ``backend`` / ``num_frames``. The array
         is read-only and valid until the watchdog's next request: copy it to keep it."""
         frames, self.backend, self.num_frames = self.watchdog.read(
-            self.path, inds, backends, num_threads, self.deadline)
+            self.path, inds, backends, num_threads, self.deadline, self.source, self.number)
         return frames
 
     def get_frames(self, inds: Sequence[int]) -> np.ndarray:

@@ -5,9 +5,12 @@ What mmaction2's ``DecordInit``/``PyAVInit``/``SampleFrames``/``DecordDecode`` l
 
 * one pair of transforms for video files *and* frame folders, so sources of both kinds can be
   mixed in one dataset with one pipeline;
-* decord by default with PyAV as a fallback, at open time and again at decode time (decord can
-  open a file and still fail on its frames), and streams shorter than their header decoded as
-  the frames they hold (indices looped);
+* a ``backends`` order (torchcodec, decord, PyAV; default
+  :data:`~vmae2.datasets.video_readers.DEFAULT_BACKENDS`) whose later entries are fallbacks, at
+  open time and again at decode time (decord can open a file and still fail on its frames), a
+  backend that cannot load here skipped with a warning, and streams shorter than their header
+  decoded as the frames they hold (indices looped);
+* videos given as bytes or file objects (``video_bytes``, e.g. a shard member) as well as paths;
 * a time limit per video (``timeout``): the decoder runs in a helper process that is killed
   past it (decord can hang holding the GIL; see :mod:`vmae2.datasets.decode_watchdog`);
 * decoding only the sorted unique frames of the clip (``repeat_last`` padding asks for the same
@@ -25,7 +28,15 @@ from mmcv.transforms import BaseTransform
 from vmae2.registry import TRANSFORMS
 
 from ..decode_watchdog import DEFAULT_TIMEOUT, WatchedReader, get_watchdog
-from ..video_readers import BadVideoError, FrameFolderReader, open_video, read_frames
+from ..video_readers import (
+    DEFAULT_BACKENDS,
+    BadVideoError,
+    FrameFolderReader,
+    open_video,
+    read_frames,
+    usable_backends,
+)
+from ..video_sources import NamedBytes, _fresh
 
 
 @TRANSFORMS.register_module()
@@ -33,22 +44,27 @@ class VideoInit(BaseTransform):
     """Opens a video file or frame folder.
 
     Required keys: ``filename`` (video) or ``frame_dir``, ``filename_tmpl``, ``total_frames``
-    (frame folder); ``start_index`` (optional).
+    (frame folder); ``start_index`` (optional); ``video_bytes`` (optional: the video's bytes or
+    a seekable binary file object, read instead of ``filename``, which then only names it).
     Added keys: ``video_reader``, ``total_frames``, ``avg_fps``, ``decoder`` (backend name).
 
     Works under mmaction2's samplers (``SampleFrames``, ``UniformSample``...) as ``DecordInit``
     does, and with ``VideoDecode`` in place of ``DecordDecode``.
 
     Args:
-        backends: Video backends to try in order; the later ones are fallbacks.
+        backends: Video backends to try in order (``'torchcodec'``, ``'decord'``, ``'pyav'``);
+            the later ones are fallbacks. Checked here: an unknown name raises ValueError, one
+            that cannot load on this machine is skipped with a warning, none loading raises
+            RuntimeError.
         num_threads: Decoder threads per video.
         timeout: Seconds a video file may take to open and decode; the decoding then runs in
             a helper process that is killed past the limit (the sample is bad). ``None``
             decodes in this process without a limit. Frame folders are always read here.
     """
 
-    def __init__(self, backends: Sequence[str] = ('decord', 'pyav'), num_threads: int = 1,
+    def __init__(self, backends: Sequence[str] = DEFAULT_BACKENDS, num_threads: int = 1,
                  timeout: Optional[float] = DEFAULT_TIMEOUT) -> None:
+        usable_backends(backends)
         self.backends = tuple(backends)
         self.num_threads = num_threads
         self.timeout = timeout
@@ -57,11 +73,18 @@ class VideoInit(BaseTransform):
         if 'frame_dir' in results:
             reader = FrameFolderReader(results['frame_dir'], results['filename_tmpl'],
                                        results['total_frames'], results.get('start_index', 0))
-        elif self.timeout:
-            reader = get_watchdog(self.timeout).open(results['filename'], self.backends,
-                                                     self.num_threads)
         else:
-            reader = open_video(results['filename'], self.backends, self.num_threads)
+            source = results.get('video_bytes')
+            if source is None:
+                source = results['filename']
+            elif 'filename' in results:  # messages name the file, as for a path
+                data = _fresh(source).read() if hasattr(source, 'read') else source
+                source = NamedBytes(data, str(results['filename']))
+            if self.timeout:
+                reader = get_watchdog(self.timeout).open(source, self.backends,
+                                                         self.num_threads)
+            else:
+                reader = open_video(source, self.backends, self.num_threads)
         results['video_reader'] = reader
         results['total_frames'] = reader.num_frames
         results['avg_fps'] = reader.fps
@@ -141,7 +164,8 @@ class VideoDecode(BaseTransform):
         num_threads: Decoder threads of the fallback.
     """
 
-    def __init__(self, backends: Sequence[str] = ('decord', 'pyav'), num_threads: int = 1) -> None:
+    def __init__(self, backends: Sequence[str] = DEFAULT_BACKENDS, num_threads: int = 1) -> None:
+        usable_backends(backends)
         self.backends = tuple(backends)
         self.num_threads = num_threads
 

@@ -116,7 +116,7 @@ def test_same_frames_and_fallback_in_the_helper(real_videos, monkeypatch):
     assert reader.backend == 'pyav'
     assert np.array_equal(frames, PyAVReader(path).get_frames([3, 7]))
     with pytest.raises(BadVideoError, match='simulated'):
-        watchdog.open(path).read([1], backends=('decord', ))
+        watchdog.open(path, ('decord', )).read([1], backends=('decord', ))
     watchdog.close()
 
 

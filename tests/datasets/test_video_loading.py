@@ -12,7 +12,7 @@ from vmae2.datasets import (
     VideoInit,
     open_video,
 )
-from vmae2.datasets.video_readers import backend_status
+from vmae2.datasets.video_readers import DEFAULT_BACKENDS, backend_status, usable_backends
 
 
 @pytest.mark.parametrize('backend', ['torchcodec', 'decord', 'pyav'])
@@ -75,9 +75,11 @@ def test_sample_clip_random_start_and_repeat_last():
 def test_init_sample_decode_pipeline(real_videos):
     path = next(p for p in real_videos if p.endswith('pool_cleaning.mp4'))
     results = VideoInit()(dict(filename=path, start_index=0))
-    assert results['total_frames'] == 300 and results['decoder'] == 'decord'
+    first = usable_backends(DEFAULT_BACKENDS)[0]  # torchcodec where it loads, else decord
+    assert results['total_frames'] == 300 and results['decoder'] == first
     results['frame_inds'] = np.array([10, 10, 20, 299, 299])
     results = VideoDecode()(results)
+    assert results['decoder'] == first
     assert len(results['imgs']) == 5 and results['img_shape'] == (256, 340)
     assert np.array_equal(results['imgs'][0], results['imgs'][1])
     ref = PyAVReader(path).get_frames([10, 20])
@@ -94,14 +96,15 @@ def test_decode_falls_back_to_pyav(real_videos, monkeypatch):
     monkeypatch.setattr(DecordReader, 'get_frames', broken)
     # in this process (timeout=None): the decode watchdog's helper, forked earlier in the
     # session, would not see the patch (test_decode_watchdog.py covers the fallback there)
-    results = VideoInit(timeout=None)(dict(filename=path))
+    order = ('decord', 'pyav')
+    results = VideoInit(order, timeout=None)(dict(filename=path))
     results['frame_inds'] = np.array([3, 7])
-    results = VideoDecode()(results)
+    results = VideoDecode(order)(results)
     assert results['decoder'] == 'pyav'
     assert np.array_equal(np.stack(results['imgs']), PyAVReader(path).get_frames([3, 7]))
     with pytest.raises(BadVideoError, match='simulated'):
-        VideoDecode(backends=('decord', ))(dict(VideoInit(timeout=None)(dict(filename=path)),
-                                                frame_inds=np.array([1])))
+        VideoDecode(backends=('decord', ))(dict(VideoInit(order, timeout=None)(
+            dict(filename=path)), frame_inds=np.array([1])))
 
 
 def test_frame_folder_source(tmp_path, real_videos):
@@ -132,8 +135,10 @@ def test_decord_row_padding_bug_falls_back_to_pyav(tmp_path):
                                       num_frames=16, size=48, seed=0)
     video = osp.join(paths['root'], 'videos', 'c0_0000.mp4')
     results = dict(filename=video, start_index=0)
-    for t in [dict(type='VideoInit'), dict(type='SampleClip', clip_len=8, frame_interval=2),
-              dict(type='VideoDecode')]:
+    order = ('decord', 'pyav')
+    for t in [dict(type='VideoInit', backends=order),
+              dict(type='SampleClip', clip_len=8, frame_interval=2),
+              dict(type='VideoDecode', backends=order)]:
         results = TRANSFORMS.build(t)(results)
     assert results['decoder'] == 'pyav'
     ref = open_video(video, backends=('pyav', )).get_frames(sorted(set(results['frame_inds'])))

@@ -32,7 +32,13 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-from .video_readers import DEFAULT_BACKENDS, BadVideoError, open_video, read_frames
+from .video_readers import (
+    DEFAULT_BACKENDS,
+    BadVideoError,
+    open_video,
+    read_frames,
+    usable_backends,
+)
 from .video_sources import Source, _fresh, source_label
 
 __all__ = ['DecodeWatchdog', 'WatchedReader', 'WatchdogError', 'get_watchdog', 'DEFAULT_TIMEOUT']
@@ -231,6 +237,9 @@ class DecodeWatchdog:
             BadVideoError: no backend can open it, or opening ran past the time limit.
         """
         label = source_label(source)
+        # the backends' modules are imported here, before the helper forks (a helper forked
+        # without them imports torchcodec on its first video, ~1 s of its time limit)
+        backends = usable_backends(backends)
         if not isinstance(source, (str, bytes, os.PathLike)):
             source = bytes(_fresh(source).read()) if hasattr(source, 'read') else bytes(source)
         deadline = time.monotonic() + self.timeout

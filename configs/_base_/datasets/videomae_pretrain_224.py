@@ -8,11 +8,13 @@ frame_interval = 4  # default of SampleClip; a source's own frame_interval wins
 num_sample = 4  # views (crops, each with its own masks) per decoded clip
 data_root = 'data/'
 
-# Once per video: open (decord, PyAV fallback), random-start clip, decode the needed frames.
+# Once per video: open (torchcodec, then decord and PyAV as fallbacks: the order chosen by
+# benchmark_pipeline.py --backends, README "Video backends"), random-start clip, decode the
+# needed frames.
 load_pipeline = [
-    dict(type='VideoInit', backends=('decord', 'pyav')),
+    dict(type='VideoInit', backends=('torchcodec', 'decord', 'pyav')),
     dict(type='SampleClip', clip_len=num_frames, frame_interval=frame_interval),
-    dict(type='VideoDecode', backends=('decord', 'pyav')),
+    dict(type='VideoDecode', backends=('torchcodec', 'decord', 'pyav')),
 ]
 # Once per view. MultiScaleCrop with these arguments is the official GroupMultiScaleCrop(224,
 # [1, .875, .75, .66]): max distortion 1, 13 fixed corner/centre offsets. Frames stay uint8:

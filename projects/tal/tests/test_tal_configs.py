@@ -34,6 +34,7 @@ def fake_item(tmp_path, i, dim, steps, fps, stride, num_classes):
                 labels=rng.integers(0, num_classes, 4).astype(np.int64))
 
 
+@pytest.mark.slow  # the THUMOS14 model at full size on 2304 steps: tens of seconds
 @pytest.mark.parametrize('name', sorted(CASES))
 def test_config_trains_one_step(name, tmp_path):
     dim, num_classes, lengths, fps, stride = CASES[name]

@@ -19,6 +19,8 @@ sys.path.insert(0, osp.join(REPO, 'tools'))
 import extract_features  # noqa: E402
 
 TOOL = osp.join(REPO, 'tools', 'extract_features.py')
+# several extraction runs over the three clips (one of them a subprocess killed mid-run)
+pytestmark = pytest.mark.slow
 CONFIG = """
 clip_len = 16
 input_size = 32

@@ -7,7 +7,8 @@ import vmae2.models  # noqa: F401
 from vmae2.masking import RunningCellMaskGenerator, TubeMaskGenerator
 from vmae2.models import VideoMAEV2, VideoViT
 from vmae2.models.layers import ATTN_IMPLS, Attention, attention, select_attn_impl, set_attn_impl
-from vmae2.models.layers.attention import CPU_MATH_MAX_TOKENS
+from vmae2.models.layers import attention_kernels as attention_module
+from vmae2.models.layers.attention_kernels import CPU_MATH_MAX_TOKENS, math_attention
 from vmae2.registry import MODELS
 
 TINY = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64, patch_size=8)
@@ -72,6 +73,9 @@ def test_auto_picks_by_device_dtype_and_length():
     assert select_attn_impl('auto', q(156, torch.float32)) == 'sdpa'  # fp32: flash is faster
     assert select_attn_impl('auto', q(156, device='meta')) == 'sdpa'  # not a CPU (CUDA too)
     assert select_attn_impl('math', q(4096, device='meta')) == 'math'  # explicit wins
+    # inference: no probabilities are kept, so the explicit path at any length
+    assert select_attn_impl('auto', q(1568), needs_grad=False) == 'math'
+    assert select_attn_impl('auto', q(1568, torch.float32), needs_grad=False) == 'sdpa'
     with pytest.raises(ValueError, match='attn_impl'):
         select_attn_impl('flash', q(4))
 
@@ -134,3 +138,20 @@ def test_pretraining_loss_and_gradients_equal_across_kernels():
     torch.testing.assert_close(results['sdpa'][0], results['math'][0], rtol=1e-6, atol=1e-6)
     for a, b in zip(results['sdpa'][1], results['math'][1]):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+def test_inference_in_head_chunks_equals_one_shot(monkeypatch, dtype):
+    """Without gradient the explicit path goes a few heads at a time (here 2 of 6 per chunk):
+    the same numbers as all heads at once (each head is computed alike)."""
+    q, k, v = strided_qkv(B=2, heads=3, N=20, dtype=dtype)
+    with torch.no_grad():
+        whole = math_attention(q, k, v)
+        monkeypatch.setattr(attention_module, 'CHUNK_ELEMENTS', 2 * 20 * 20)
+        chunked = math_attention(q, k, v)
+        auto = attention(q, k, v, 'auto')
+    assert torch.equal(chunked, whole)
+    err = float((chunked.double() - reference(q, k, v)).abs().max())
+    assert err < (1e-6 if dtype == torch.float32 else 2 ** -7), err
+    if dtype == torch.bfloat16:
+        assert torch.equal(auto, whole)  # 'auto' took the explicit path

@@ -1,5 +1,5 @@
 """Building blocks shared by the encoder and the decoder."""
-from .attention import ATTN_IMPLS, AttnImpl, attention, select_attn_impl, set_attn_impl
+from .attention_kernels import ATTN_IMPLS, AttnImpl, attention, select_attn_impl, set_attn_impl
 from .pos_embed import (
            get_sinusoid_encoding_table,
            position_table,

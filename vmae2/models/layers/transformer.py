@@ -11,7 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from timm.layers import DropPath
 
-from .attention import AttnImpl, attention
+from .attention_kernels import AttnImpl, attention
 
 __all__ = ['Attention', 'Mlp', 'Block']
 
@@ -21,7 +21,7 @@ class Attention(nn.Module):
 
     The k bias is fixed at zero (the BEiT / VideoMAE convention: a k bias only adds a constant
     per query row to the logits, which softmax cancels). The attention kernel is chosen per call
-    by :func:`~vmae2.models.layers.attention.attention` (``attn_impl``; ``'auto'`` picks by
+    by :func:`~vmae2.models.layers.attention_kernels.attention` (``attn_impl``; ``'auto'`` picks by
     device, dtype and sequence length).
 
     Args:

@@ -36,7 +36,7 @@ class VideoMAEDecoder(BaseModule):
         norm_eps (float): LayerNorm epsilon. Defaults to 1e-6.
         with_cp (bool): Activation checkpointing per block while training.
         attn_impl (str): Attention kernel of every block (``'auto'``, ``'sdpa'`` or
-            ``'math'``); see :mod:`vmae2.models.layers.attention`.
+            ``'math'``); see :mod:`vmae2.models.layers.attention_kernels`.
     """
 
     def __init__(self,

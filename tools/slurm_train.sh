@@ -3,6 +3,11 @@
 #   bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [train.py args...]
 # GPUS (total, default 8), GPUS_PER_NODE (8), CPUS_PER_TASK (10: the official data loaders use
 # 10 workers per GPU), SRUN_ARGS (extra srun options, e.g. "--quotatype=auto").
+# Sharded configs (FSDP / DeepSpeed `strategy`) launch the same way, one task per GPU, e.g. the
+# paper's ViT-g pretraining on 8 nodes:
+#   GPUS=64 bash tools/slurm_train.sh PART vitg \
+#     configs/pretrain/videomaev2_vit-g-p14_dual-mask-fsdp_64xb32-1200e_hybrid.py work_dirs/vitg
+# A sharded checkpoint (state_dict_cfg='sharded') resumes on the same GPUS (--resume).
 set -euo pipefail
 PARTITION=$1
 JOB_NAME=$2

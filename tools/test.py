@@ -5,13 +5,15 @@
 The config is checked before anything is built (a missing checkpoint, a head whose
 ``num_classes`` does not fit the test list...: :mod:`vmae2.engine.startup_checks`). Videos that
 cannot be read are scored as misses, counted in ``num_unreadable`` and listed at the end
-(``RobustVideoDataset`` + ``RobustAccMetric``).
+(``RobustVideoDataset`` + ``RobustAccMetric``). CHECKPOINT may be a sharded FSDP checkpoint
+folder (``iter_N.pth/rank*.pth``): its shards are merged into one file first.
 """
 import argparse
 import os
 import os.path as osp
 import sys
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
@@ -20,6 +22,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from vmae2.checkpoints import TRUST_ENV
 from vmae2.engine.startup_checks import check_config
+from vmae2.engine.strategies import is_sharded_checkpoint, merge_sharded_checkpoint
 from vmae2.setup_env import register_all_modules
 from vmae2.utils import setup_distributed
 
@@ -44,6 +47,19 @@ def parse_args():
     return args
 
 
+def merged_checkpoint(path: str, work_dir: str) -> str:
+    """``path``, or for a sharded FSDP checkpoint folder (``rank*.pth``) the single file its
+    shards merge into (written to ``work_dir``): a training config with a ``strategy`` is
+    tested on one process like any other."""
+    if not is_sharded_checkpoint(path):
+        return path
+    out = osp.join(work_dir, osp.basename(osp.normpath(path)).replace('.pth', '') + '_merged.pth')
+    os.makedirs(work_dir, exist_ok=True)
+    torch.save(merge_sharded_checkpoint(path), out)
+    print(f'merged the shards of {path} into {out}')
+    return out
+
+
 def main():
     args = parse_args()
     register_all_modules(init_default_scope=False)
@@ -54,7 +70,7 @@ def main():
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
-    cfg.load_from = args.checkpoint
+    cfg.load_from = merged_checkpoint(args.checkpoint, cfg.work_dir)
     if args.trust_checkpoint:
         os.environ[TRUST_ENV] = '1'
     if args.dump is not None:

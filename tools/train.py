@@ -11,6 +11,10 @@ checkpoint files, unknown dataset-source keys, a head whose ``num_classes`` does
 data), each error naming its key. ``--resume`` without a path takes the newest checkpoint of
 the work dir that loads and fits the model, skipping torn or foreign ones with a warning
 (:mod:`vmae2.engine.resume`).
+
+A config with ``strategy=dict(type='FSDPStrategy' | 'DeepSpeedStrategy', ...)`` trains with
+MMEngine's ``FlexibleRunner`` (:mod:`vmae2.engine.strategies`); launch it with
+``dist_train.sh`` / ``slurm_train.sh``; ``--resume`` then follows ``last_checkpoint``.
 """
 import argparse
 import os
@@ -27,6 +31,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from vmae2.checkpoints import TRUST_ENV
 from vmae2.engine.resume import find_resumable_checkpoint
 from vmae2.engine.startup_checks import check_config
+from vmae2.engine.strategies import check_strategy
 from vmae2.setup_env import register_all_modules
 from vmae2.utils import setup_distributed
 
@@ -119,12 +124,14 @@ def main():
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
     check_config(cfg)  # before any model is built or data read
+    if check_strategy(cfg):  # FSDP / DeepSpeed: MMEngine's FlexibleRunner (vmae2's, keeps compile)
+        cfg.setdefault('runner_type', 'FlexibleRunner')
     if 'runner_type' in cfg:
         from vmae2.registry import RUNNERS
         runner = RUNNERS.build(cfg)
     else:
         runner = Runner.from_cfg(cfg)
-    if args.resume == 'auto':
+    if args.resume == 'auto' and not cfg.get('strategy'):  # sharded: the last_checkpoint file
         pick_resume_checkpoint(runner)
     runner.train()
 

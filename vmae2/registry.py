@@ -34,6 +34,7 @@ from mmaction.registry import VISBACKENDS as MMACTION_VISBACKENDS
 from mmaction.registry import VISUALIZERS as MMACTION_VISUALIZERS
 from mmaction.registry import WEIGHT_INITIALIZERS as MMACTION_WEIGHT_INITIALIZERS
 from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
+from mmengine.registry import STRATEGIES as MMENGINE_STRATEGIES
 from mmengine.registry import Registry
 
 
@@ -61,7 +62,7 @@ __all__ = [
     'TRANSFORMS', 'MODELS', 'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'OPTIMIZERS',
     'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS', 'METRICS',
     'EVALUATOR', 'TASK_UTILS', 'VISUALIZERS', 'VISBACKENDS', 'LOG_PROCESSORS', 'INFERENCERS',
-    'FUNCTION', 'MASK_GENERATORS'
+    'FUNCTION', 'MASK_GENERATORS', 'STRATEGIES'
 ]
 
 # ---- engine
@@ -71,6 +72,8 @@ RUNNER_CONSTRUCTORS = _child(
 LOOPS = _child('loop', MMACTION_LOOPS, ['vmae2.engine'])
 HOOKS = _child('hook', MMACTION_HOOKS, ['vmae2.engine'])
 LOG_PROCESSORS = _child('log_processor', MMACTION_LOG_PROCESSORS, ['vmae2.engine'])
+# FlexibleRunner's strategies (FSDP, DeepSpeed): mmaction2 has no node of its own for them
+STRATEGIES = _child('strategy', MMENGINE_STRATEGIES, ['vmae2.engine'])
 
 # ---- data
 DATASETS = _child('dataset', MMACTION_DATASETS, ['vmae2.datasets'])

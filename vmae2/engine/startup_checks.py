@@ -72,7 +72,9 @@ def _check_paths(cfg: Config, errors: List[str], init_cfg: bool) -> None:
     for key, path in iter_checkpoint_paths(cfg, init_cfg):
         if _REMOTE.match(path):
             continue
-        if not osp.isfile(osp.expanduser(path)):
+        path = osp.expanduser(path)
+        # a sharded FSDP checkpoint is a folder of rank files (vmae2.engine.strategies)
+        if not (osp.isfile(path) or osp.isfile(osp.join(path, 'rank0.pth'))):
             errors.append(f'{key}: checkpoint file not found: {path!r}')
 
 

@@ -1,0 +1,50 @@
+"""DeepSpeed ZeRO configs: a clear error at start without DeepSpeed, MMEngine's DeepSpeed
+optimizer registration that survives DeepSpeed >= 0.19.7 (no `fp16.onebit`), and a wrapper
+that takes vmae2's `clip_grad=None`."""
+import importlib.util
+import os.path as osp
+
+import pytest
+import torch
+from mmengine._strategy import deepspeed as mmengine_deepspeed
+from mmengine.config import Config
+
+from tests.helpers import REPO
+from vmae2.engine.strategies import (
+    DeepSpeedOptimWrapper,
+    StrategyConfigError,
+    check_strategy,
+    register_deepspeed_optimizers,
+)
+
+ZERO2 = osp.join(REPO, 'configs', 'finetune', 'videomaev2_vit-l-p16_ft-16x4-zero2_8xb8-35e_k400.py')
+HAS_DEEPSPEED = importlib.util.find_spec('deepspeed') is not None
+
+
+@pytest.mark.skipif(HAS_DEEPSPEED, reason='deepspeed is installed')
+def test_zero2_config_without_deepspeed_fails_at_start_with_the_fix():
+    cfg = Config.fromfile(ZERO2)
+    cfg.launcher = 'pytorch'
+    assert cfg.strategy.zero_optimization.stage == 2
+    with pytest.raises(StrategyConfigError, match=r'pip install deepspeed==0\.19\.8'):
+        check_strategy(cfg)
+    cfg.launcher = 'none'  # no process group: that is said first
+    with pytest.raises(StrategyConfigError, match='dist_train.sh'):
+        check_strategy(cfg)
+
+
+def test_mmengine_registration_is_replaced_by_the_tolerant_one():
+    # MMEngine's DeepSpeedStrategy.__init__ looks the function up in its module at call time
+    assert mmengine_deepspeed.register_deepspeed_optimizers is register_deepspeed_optimizers
+    names = register_deepspeed_optimizers()
+    if not HAS_DEEPSPEED:
+        assert names == []
+    else:  # DeepSpeed 0.19.8 has its Adam / Lamb, not the removed 1-bit optimizers
+        assert 'FusedAdam' in names and 'OnebitAdam' not in names
+
+
+def test_deepspeed_wrapper_takes_no_clip_and_refuses_one():
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    assert DeepSpeedOptimWrapper(opt, clip_grad=None).optimizer is opt
+    with pytest.raises(ValueError, match='strategy.gradient_clipping=0.02'):
+        DeepSpeedOptimWrapper(opt, clip_grad=dict(max_norm=0.02))

@@ -80,7 +80,7 @@ def _index_sets(n, seed=0):
     last when short), dense runs, the first and last frames."""
     rng = np.random.default_rng(seed)
     sets = [[0, 1, n // 2, n - 2, n - 1], list(range(min(n, 20))), list(range(n - 6, n))]
-    for interval in (4, 2, 3):
+    for interval in (4, 2):
         for _ in range(2):
             start = int(rng.integers(0, max(1, n - 16 * interval)))
             sets.append(sorted({min(start + k * interval, n - 1) for k in range(16)}))

@@ -76,10 +76,40 @@ def test_encoder_gathers_then_adds_positions_exactly_and_contiguously():
     emb = vit.patch_embed(x).flatten(2).transpose(1, 2)  # (B, N, D)
     full = emb + sinusoid_table(32, 32)
     expected = full.gather(1, keep[..., None].expand(-1, -1, 32))
-    assert torch.equal(captured[0], expected)
-    assert torch.equal(captured[1], full)
+    # the tubelets are embedded by one GEMM (only the kept ones): the conv's sums in another
+    # order
+    torch.testing.assert_close(captured[0], expected, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(captured[1], full, rtol=1e-5, atol=1e-5)
     # a transposed stream would make every LayerNorm / Linear copy its input
     assert captured[0].is_contiguous() and captured[1].is_contiguous()
+
+
+def test_embedding_the_kept_tubelets_equals_the_conv_then_gather():
+    """:meth:`PatchEmbed3D.embed_tubelets` (gather, then one GEMM) against the Conv3d over the
+    whole clip, for a clip with frames / pixels past the last whole tubelet: outputs and the
+    gradients of the weight and bias, for some tubelets and for all."""
+    torch.manual_seed(0)
+    vit = VideoViT(arch=TINY, use_mean_pooling=False, out_type='tokens')
+    pe = vit.patch_embed
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(2, 3, 5, 35, 33, generator=g)  # grid (2, 4, 4) + a ragged border
+    keep = torch.stack([torch.randperm(32, generator=g)[:9].sort().values for _ in range(2)])
+    ours = pe.embed_tubelets(x, keep)
+    ours.square().sum().backward()
+    grads = [p.grad.clone() for p in (pe.proj.weight, pe.proj.bias)]
+    pe.zero_grad()
+    ref = pe(x).flatten(2).transpose(1, 2).gather(1, keep[..., None].expand(-1, -1, 32))
+    ref.square().sum().backward()
+    assert ours.shape == (2, 9, 32) and ours.is_contiguous()
+    torch.testing.assert_close(ours, ref, rtol=1e-5, atol=1e-5)
+    for a, p in zip(grads, (pe.proj.weight, pe.proj.bias)):
+        torch.testing.assert_close(a, p.grad, rtol=1e-5, atol=1e-5)
+    everything = pe(x).flatten(2).transpose(1, 2)
+    torch.testing.assert_close(pe.embed_tubelets(x), everything, rtol=1e-5, atol=1e-5)
+    with torch.autocast('cpu', torch.bfloat16):  # the same dtype as the conv under autocast
+        assert pe.embed_tubelets(x, keep).dtype == pe(x).dtype == torch.bfloat16
+        torch.testing.assert_close(pe.embed_tubelets(x).float(), everything, rtol=0.02,
+                                   atol=0.02)
 
 
 def test_pixel_target_of_the_queries_equals_gathering_the_full_target():

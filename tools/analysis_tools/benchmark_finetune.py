@@ -245,11 +245,19 @@ def main():
     if args.threads:
         torch.set_num_threads(args.threads)
     roofline, _ = _bench_modules()
+    print(roofline.machine_line('cpu'))
+    emulated = not roofline.native_bf16('cpu')
+    if emulated and 'bf16' in args.precisions:
+        print('bf16 is not native on this CPU (no AVX512-BF16 / AMX): bf16 steps run reference '
+              'kernels, 10-100x slower than fp32' + ('; their roofline is not measured'
+                                                    if args.gemm_shape is None else ''))
     rates = {}
     if not args.no_roofline:
         shape = args.gemm_shape or roofline.GEMM_SHAPE
-        rates = {p: roofline.gemm_rate(torch.bfloat16 if p == 'bf16' else torch.float32, 'cpu',
-                                       shape) for p in args.precisions}
+        # (the bf16 reference matmul would take ~15 min in ATen's fallback loops)
+        rates = {p: (float('nan') if p == 'bf16' and emulated and args.gemm_shape is None else
+                     roofline.gemm_rate(torch.bfloat16 if p == 'bf16' else torch.float32, 'cpu',
+                                        shape)) for p in args.precisions}
         print('roofline (best of 5 x 10 runs of a ({}x{}) @ ({}x{}) matmul): {}'.format(
             shape[0], shape[1], shape[1], shape[2],
             ', '.join(f'{p} {r:.4g} GFLOP/s' for p, r in rates.items())))

@@ -9,11 +9,14 @@ Prints, per variant, the median step time, clips/s, peak memory, the step's GFLO
 the forward multiply-adds of :func:`vmae2.analysis.count_flops`, i.e. ``get_flops.py``'s
 count, for the variant's masking), the achieved GFLOP/s and its fraction of the roofline: the
 best of 5 x 10 ``(1568x768) @ (768x3072)`` matmuls in the variant's dtype, measured in this
-process before the steps (see :mod:`vmae2.analysis.roofline`).
+process before the steps (see :mod:`vmae2.analysis.roofline`). The last column is the fraction
+of the work the step does: the count includes embedding the tubelets hidden from the encoder
+(as the paper counts), which the model skips. Without bf16 hardware (an AVX2-only CPU) bf16
+runs reference kernels: the bf16 roofline is then not measured (unless ``--gemm-shape``).
 
 Variants: ``--amp`` is bf16 autocast (CPU and CUDA); ``--matrix`` runs fp32 / bf16 x dual /
 encoder-only masking; each ``--attn-impl`` value is a variant (attention kernel of every
-block, see :mod:`vmae2.models.layers.attention`); ``--compile`` adds a ``torch.compile``-d
+block, see :mod:`vmae2.models.layers.attention_kernels`); ``--compile`` adds a ``torch.compile``-d
 ``forward_mae`` of each (what ``compile=True`` in a config does to ``train_step`` through
 MMEngine's Runner) and checks its loss against the eager one. All variants run interleaved
 step by step, so noise from other processes hits every variant alike; the allocator keeps freed
@@ -67,12 +70,14 @@ def main():
     if args.threads:
         torch.set_num_threads(args.threads)
     import vmae2.models  # noqa: F401
-    from vmae2.analysis import count_flops
+    from vmae2.analysis import count_flops, skipped_embed_macs
     from vmae2.analysis.op_profile import format_profile, profile_ops
     from vmae2.analysis.roofline import (
         GEMM_SHAPE,
         RssSampler,
         gemm_rate,
+        machine_line,
+        native_bf16,
         roofline_table,
         step_gflop,
         time_interleaved,
@@ -161,11 +166,26 @@ def main():
     gmacs = {dual: count_flops(meta, args.shape, 'meta', dual=dual) * B
              for dual in {v[1] for v in variants}}
     gflop = {name(v): step_gflop(gmacs[v[1]]) for v in variants}
+    # the work the step does: the count less the embedding of the tubelets hidden from the
+    # encoder, which the model skips (the paper's count, and so the convention, includes it)
+    skipped = step_gflop(skipped_embed_macs(meta, enc) / 1e9)
+    done = {n: g - skipped for n, g in gflop.items()}
 
+    print(machine_line(device))
     roof = {}
     if not args.no_roofline:
         shape = args.gemm_shape or GEMM_SHAPE
-        rates = {amp: gemm_rate(torch.bfloat16 if amp else torch.float32, device, shape)
+        # without bf16 hardware the bf16 reference matmul runs ATen's fallback loops (~0.5
+        # GFLOP/s on an AVX2 CPU: the 5 x 10 runs would take ~15 min) and is no roofline of
+        # the machine; an explicit --gemm-shape still measures it
+        emulated = not native_bf16(device)
+        if emulated and any(v[0] for v in variants):
+            print('bf16 is not native on this device (no AVX512-BF16 / AMX): bf16 steps run '
+                  'reference kernels; ' + ('their roofline is not measured'
+                                           if args.gemm_shape is None else
+                                           'the bf16 roofline measures them'))
+        rates = {amp: (float('nan') if amp and emulated and args.gemm_shape is None else
+                       gemm_rate(torch.bfloat16 if amp else torch.float32, device, shape))
                  for amp in {v[0] for v in variants}}
         roof = {name(v): rates[v[0]] for v in variants}
         print('roofline (best of 5 x 10 runs of a ({}x{}) @ ({}x{}) matmul): '.format(
@@ -184,7 +204,7 @@ def main():
           f'warmup, AdamW {"per-parameter" if args.unfused_adamw else "fused"}, '
           f'forward GMACs/clip ' + ', '.join(f'{"dual" if d else "encoder-only"} {m / B:.2f}'
                                              for d, m in gmacs.items()))
-    print(roofline_table(times, gflop, roof, B, mems, mem_kind))
+    print(roofline_table(times, gflop, roof, B, mems, mem_kind, done))
 
     if args.profile:
         for n, fn in steps.items():

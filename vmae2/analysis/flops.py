@@ -7,9 +7,11 @@ elementwise ops and norms are not counted, as in fvcore). Attention through
 multiply-adds: PyTorch's counter has formulas for the CUDA kernels only, so the CPU kernel gets
 one here (on the ``meta`` device SDPA falls back to plain ``bmm``s, counted as such).
 
-For a pretraining model all ``T/2 * H/p * W/p`` tubelets are embedded before masking (as the
-official code and the paper do); the encoder then runs on the visible tokens and the decoder on
-visible + query tokens.
+For a pretraining model the count is the paper's: all ``T/2 * H/p * W/p`` tubelets embedded
+before masking (as the official code does), the encoder on the visible tokens, the decoder on
+visible + query tokens. The model embeds only the visible tubelets (the same numbers, see
+:class:`~vmae2.models.backbones.vit_videomae.PatchEmbed3D`), so the embedding of the hidden ones
+is added to the counted work (:func:`skipped_embed_macs`).
 """
 from typing import Optional, Sequence
 
@@ -21,7 +23,7 @@ from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
 from vmae2.masking import RunningCellMaskGenerator
 from vmae2.models import VideoMAEV2
 
-__all__ = ['count_flops', 'count_params']
+__all__ = ['count_flops', 'count_params', 'skipped_embed_macs']
 
 
 def _sdpa_cpu_flops(query, key, value, *args, out_shape=None, **kwargs) -> int:
@@ -35,6 +37,13 @@ def _custom_mapping() -> dict:
         if hasattr(aten, name):
             mapping[getattr(aten, name)] = _sdpa_cpu_flops
     return mapping
+
+
+def skipped_embed_macs(model: VideoMAEV2, encoder_mask: torch.Tensor) -> int:
+    """Multiply-adds of embedding the tubelets hidden from the encoder (the paper counts them,
+    the model skips them): ``hidden * D * C * tubelet * p * p``, summed over the batch."""
+    proj = model.encoder.patch_embed.proj
+    return int(encoder_mask.bool().sum()) * proj.weight[0].numel() * proj.out_channels
 
 
 def count_params(model: nn.Module) -> int:
@@ -77,10 +86,10 @@ def count_flops(model: nn.Module,
             dec = RunningCellMaskGenerator(grid, 0.5).batch(1, g)
         with counter:
             model.forward_mae(x, enc, dec)
-    else:
-        with counter:
-            if isinstance(model, BaseRecognizer):
-                model(x[:, None], mode='tensor', stage='head')  # (B, num_clips, C, T, H, W)
-            else:
-                model(x)
+        return (counter.get_total_flops() / 2 + skipped_embed_macs(model, enc)) / 1e9
+    with counter:
+        if isinstance(model, BaseRecognizer):
+            model(x[:, None], mode='tensor', stage='head')  # (B, num_clips, C, T, H, W)
+        else:
+            model(x)
     return counter.get_total_flops() / 2e9

@@ -24,10 +24,42 @@ from typing import Callable, Dict, Iterable, List, Sequence, Tuple
 import torch
 
 __all__ = ['GEMM_SHAPE', 'gemm_rate', 'step_gflop', 'RssSampler', 'time_interleaved',
-           'format_table', 'roofline_table']
+           'format_table', 'roofline_table', 'native_bf16', 'machine_line']
 
 #: ``(m, k, n)`` of the reference matmul.
 GEMM_SHAPE = (1568, 768, 3072)
+
+
+def native_bf16(device='cpu') -> bool:
+    """Whether bf16 matmuls run on bf16 hardware: on a CPU, oneDNN's bf16 kernels (AVX512-BF16 /
+    AMX; without them ATen falls back to reference loops, 10-100x slower than fp32, and a bf16
+    roofline or step time measures those loops, not the machine); on CUDA, ``is_bf16_supported``.
+    """
+    device = torch.device(device)
+    if device.type == 'cuda':
+        return torch.cuda.is_bf16_supported()
+    if device.type != 'cpu':
+        return True
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a build without oneDNN
+        return False
+
+
+def machine_line(device='cpu') -> str:
+    """One line that says which machine a figure comes from (CPU model and vector ISA)."""
+    device = torch.device(device)
+    if device.type == 'cuda':
+        return f'device: {torch.cuda.get_device_name(device)}, torch {torch.__version__}'
+    model = 'unknown CPU'
+    try:
+        with open('/proc/cpuinfo') as f:
+            model = next((ln.split(':', 1)[1].strip() for ln in f if ln.startswith('model name')),
+                         model)
+    except OSError:
+        pass
+    return (f'device: {model}, {os.cpu_count()} CPUs, ISA {torch.backends.cpu.get_cpu_capability()}'
+            f', native bf16 {"yes" if native_bf16(device) else "no"}, torch {torch.__version__}')
 
 
 def _sync(device: torch.device) -> None:
@@ -154,7 +186,7 @@ def format_table(header: Sequence[str], rows: Iterable[Sequence]) -> str:
 
 def roofline_table(times: Dict[str, List[float]], gflop: Dict[str, float],
                    roof: Dict[str, float], clips: int, mems: Dict[str, int] = None,
-                   mem_kind: str = 'peak RSS') -> str:
+                   mem_kind: str = 'peak RSS', gflop_done: Dict[str, float] = None) -> str:
     """One row per variant: median and min s/step, clips/s, achieved GFLOP/s and the fraction
     of the roofline of the variant's dtype.
 
@@ -164,11 +196,15 @@ def roofline_table(times: Dict[str, List[float]], gflop: Dict[str, float],
         roof: GEMM GFLOP/s of each variant's dtype (the same key as ``times``).
         clips (int): Clips per step.
         mems: Peak memory (bytes) per variant, optional.
+        gflop_done: FLOPs (G) the step actually computes, where fewer than ``gflop``
+            (optional; adds the last column, the fraction of that work).
     """
     header = ['variant', 'median s', 'min s', 'clips/s', 'GFLOP/step', 'GFLOP/s', 'roofline',
               'fraction']
     if mems is not None:
         header.append(f'{mem_kind} GiB')
+    if gflop_done is not None:
+        header.append('fraction of work done')
     rows = []
     for name, ts in times.items():
         med = statistics.median(ts)
@@ -177,5 +213,7 @@ def roofline_table(times: Dict[str, List[float]], gflop: Dict[str, float],
                f'{gflop[name] / med / roof[name]:.1%}']
         if mems is not None:
             row.append(f'{mems[name] / 2**30:.2f}')
+        if gflop_done is not None:
+            row.append(f'{gflop_done[name] / med / roof[name]:.1%}')
         rows.append(row)
     return format_table(header, rows)

@@ -5,7 +5,7 @@
 # OMP_NUM_THREADS=1 unless set). Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT.
 # A config with `strategy=dict(type='FSDPStrategy' | 'DeepSpeedStrategy')` is sharded over the
 # GPUS processes (MMEngine's FlexibleRunner; README "Scaling up"), e.g.
-#   bash tools/dist_train.sh configs/finetune/videomaev2_vit-g-p14_ft-16x4-fsdp_8xb4-3e_k400.py 8
+#   bash tools/dist_train.sh configs/sharded/videomaev2_vit-g-p14_ft-16x4-fsdp_8xb4-3e_k400.py 8
 set -euo pipefail
 CONFIG=$1
 GPUS=$2

@@ -6,7 +6,7 @@
 # Sharded configs (FSDP / DeepSpeed `strategy`) launch the same way, one task per GPU, e.g. the
 # paper's ViT-g pretraining on 8 nodes:
 #   GPUS=64 bash tools/slurm_train.sh PART vitg \
-#     configs/pretrain/videomaev2_vit-g-p14_dual-mask-fsdp_64xb32-1200e_hybrid.py work_dirs/vitg
+#     configs/sharded/videomaev2_vit-g-p14_dual-mask-fsdp_64xb32-1200e_hybrid.py work_dirs/vitg
 # A sharded checkpoint (state_dict_cfg='sharded') resumes on the same GPUS (--resume).
 set -euo pipefail
 PARTITION=$1

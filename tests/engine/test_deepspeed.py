@@ -17,7 +17,7 @@ from vmae2.engine.strategies import (
     register_deepspeed_optimizers,
 )
 
-ZERO2 = osp.join(REPO, 'configs', 'finetune', 'videomaev2_vit-l-p16_ft-16x4-zero2_8xb8-35e_k400.py')
+ZERO2 = osp.join(REPO, 'configs', 'sharded', 'videomaev2_vit-l-p16_ft-16x4-zero2_8xb8-35e_k400.py')
 HAS_DEEPSPEED = importlib.util.find_spec('deepspeed') is not None
 
 

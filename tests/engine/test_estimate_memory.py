@@ -14,7 +14,7 @@ PRETRAIN = osp.join(REPO, 'configs', 'pretrain',
                     'videomaev2_vit-t-p8_dual-mask_1xb8-60e_synthetic-motion.py')
 FINETUNE = osp.join(REPO, 'configs', 'experiments',
                     'data_efficiency_finetune_vit-t-p8_1xb16-30e_synthetic-motion.py')
-VIT_G_FT = osp.join(REPO, 'configs', 'finetune',
+VIT_G_FT = osp.join(REPO, 'configs', 'sharded',
                     'videomaev2_vit-g-p14_ft-16x4-fsdp_8xb4-3e_k400.py')
 
 

@@ -20,7 +20,7 @@ from mmengine.structures import LabelData  # noqa: F401  (ActionDataSample needs
 from tests.helpers import REPO
 from tests.helpers.recipes import TINY_ARCH, TINY_FRAMES, TINY_SIZE
 
-FSDP_CONFIG = osp.join(REPO, 'configs', 'finetune',
+FSDP_CONFIG = osp.join(REPO, 'configs', 'sharded',
                        'videomaev2_vit-g-p14_ft-16x4-fsdp_8xb4-35e_k710.py')
 WORLD = 2
 

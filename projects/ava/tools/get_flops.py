@@ -32,7 +32,10 @@ def count_detector(cfg: Config, shape=(16, 256, 256), boxes: int = 1) -> dict:
     backbone = count_flops(model.backbone, (T, H, W), device='meta')
     with torch.no_grad():
         featmap = tuple(model.backbone(torch.zeros(1, 3, T, H, W, device='meta')).shape)
-    cpu_head = MODELS.build(cfg.model).roi_head.eval()  # small: the RoI head alone matters
+    # the RoI head alone, moved off the meta device (weights left uninitialised: a FLOP count
+    # reads no value); rebuilding the whole model on the CPU would initialise ViT-g's 1 B
+    # weights for nothing (minutes)
+    cpu_head = model.roi_head.to_empty(device='cpu').eval()
     feat = torch.zeros(featmap)
     rois = torch.tensor([[0., 0., 0., W - 1., H - 1.]] * boxes)
     counter = FlopCounterMode(display=False)

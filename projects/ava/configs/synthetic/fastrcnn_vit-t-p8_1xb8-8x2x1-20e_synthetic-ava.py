@@ -1,6 +1,6 @@
 # The AVA detector out of the box: a tiny ViT in FastRCNN trained from scratch on the embedded
 # SyntheticAVA set, on a 2-core CPU in a few minutes, evaluated (frame mAP@0.5) every epoch.
-# The AVA schedule (AdamW, layer decay, warmup + cosine, clip 40) shortened to 20 epochs of 27
+# The AVA schedule (AdamW, layer decay, warmup + cosine, clip 40) shortened to 20 epochs of 36
 # steps, with a larger lr for a tiny model and few steps.
 _base_ = ['../_base_/models/fastrcnn_vit-t-p8.py', '../_base_/datasets/synthetic_ava.py',
           '../_base_/schedules/ava_adamw_20e.py']

@@ -1,7 +1,6 @@
 """FSDP end to end: tools/dist_train.sh with 2 CPU ranks (gloo) on the real pretraining and
 fine-tuning configs shrunk with --cfg-options, resumed mid-run with the same losses as an
 uninterrupted run, and a sharded checkpoint evaluated by tools/test.py on one process."""
-import json
 import os
 import os.path as osp
 import shutil
@@ -14,6 +13,7 @@ import torch
 from mmengine.config import Config
 
 from tests.helpers import REPO
+from tests.helpers.runs import logged_losses
 from tests.tools.test_main_job import MAIN, small_options
 
 FSDP_BASE = osp.join(REPO, 'configs', '_base_', 'strategies', 'fsdp_bf16.py')
@@ -38,19 +38,6 @@ def _dist_train(cfg_path: str, work_dir: str, *extra: str) -> str:
     return log
 
 
-def _losses(work_dir: str) -> dict:
-    """{iter: loss} from every run in ``work_dir`` (later runs override)."""
-    out = {}
-    runs = sorted(root for root, _, files in os.walk(work_dir) if 'scalars.json' in files)
-    for root in runs:
-        with open(osp.join(root, 'scalars.json')) as f:
-            for line in f:
-                rec = json.loads(line)
-                if 'loss' in rec:
-                    out[rec['step']] = rec['loss']
-    return out
-
-
 def _with_strategy(cfg: Config, state_dict_cfg: str) -> Config:
     cfg.strategy = Config.fromfile(FSDP_BASE).strategy
     cfg.strategy.state_dict_cfg = state_dict_cfg
@@ -58,7 +45,7 @@ def _with_strategy(cfg: Config, state_dict_cfg: str) -> Config:
 
 
 @pytest.mark.slow
-def test_fsdp_pretraining_resumes_with_the_same_losses(tmp_path):
+def test_fsdp_pretraining_resumes_with_the_samelogged_losses(tmp_path):
     cfg = Config.fromfile(osp.join(REPO, MAIN))
     cfg.merge_from_dict(small_options(str(tmp_path / 'data'), max_epochs=2))
     cfg.train_dataloader.num_workers = 0
@@ -71,7 +58,7 @@ def test_fsdp_pretraining_resumes_with_the_same_losses(tmp_path):
     full = str(tmp_path / 'full')
     log = _dist_train(cfg_path, full)
     assert 'FSDPStrategy' in log or 'MMFullyShardedDataParallel' in log
-    expected = _losses(full)
+    expected = logged_losses(full)
     assert len(expected) >= 4 and all(torch.isfinite(torch.tensor(list(expected.values()))))
     # a sharded checkpoint: one weights-only file per rank
     assert sorted(os.listdir(osp.join(full, 'epoch_1.pth'))) == ['rank0.pth', 'rank1.pth']
@@ -83,7 +70,7 @@ def test_fsdp_pretraining_resumes_with_the_same_losses(tmp_path):
     os.makedirs(resumed)
     shutil.copytree(osp.join(full, 'epoch_1.pth'), osp.join(resumed, 'epoch_1.pth'))
     _dist_train(cfg_path, resumed, '--resume', osp.join(resumed, 'epoch_1.pth'))
-    got = _losses(resumed)
+    got = logged_losses(resumed)
     epoch1 = max(expected) // 2  # iterations per epoch
     assert sorted(got) == [s for s in sorted(expected) if s > epoch1]  # epoch 2 only
     for step in sorted(got):

@@ -1,6 +1,5 @@
 """The main job's real config, shrunk: it trains, draws pictures, and resumes exactly after a
 SIGKILL (same schedule, data order and masks as an uninterrupted run)."""
-import json
 import os
 import os.path as osp
 import signal
@@ -14,6 +13,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from tests.helpers import REPO
+from tests.helpers.runs import logged_losses
 
 MAIN = 'configs/pretrain/videomaev2_vit-t-p8_dual-mask_1xb8-60e_synthetic-motion.py'
 
@@ -53,20 +53,6 @@ def test_main_config_trains_and_draws(tmp_path):
     assert ckpt['meta']['epoch'] == 2
 
 
-def _losses(work_dir: str) -> dict:
-    """{iter: loss} from every run's LocalVisBackend scalars in ``work_dir``, later runs (their
-    timestamped folders sort in time order) overriding the steps an earlier one also logged."""
-    out = {}
-    runs = sorted(root for root, _, files in os.walk(work_dir) if 'scalars.json' in files)
-    for root in runs:
-        with open(osp.join(root, 'scalars.json')) as f:
-            for line in f:
-                rec = json.loads(line)
-                if 'loss' in rec:
-                    out[rec['step']] = rec['loss']
-    return out
-
-
 def _cfg_file(tmp_path, data_root: str, max_epochs: int) -> str:
     cfg = Config.fromfile(osp.join(REPO, MAIN))
     cfg.merge_from_dict(small_options(data_root, max_epochs))
@@ -86,7 +72,7 @@ def test_sigkill_and_resume_reproduces_the_loss_sequence(tmp_path):
     full = str(tmp_path / 'full')
     subprocess.run(train + ['--work-dir', full], cwd=REPO, env=env, check=True,
                    capture_output=True, timeout=600)
-    expected = _losses(full)
+    expected = logged_losses(full)
     assert len(expected) >= 12
 
     # a run killed with SIGKILL once its second checkpoint is on disk...
@@ -105,7 +91,7 @@ def test_sigkill_and_resume_reproduces_the_loss_sequence(tmp_path):
     # ...and resumed from its latest checkpoint ends with the same losses, step for step
     subprocess.run(train + ['--work-dir', killed, '--resume'], cwd=REPO, env=env, check=True,
                    capture_output=True, timeout=600)
-    got = _losses(killed)
+    got = logged_losses(killed)
     assert set(got) == set(expected)
     for step in sorted(expected):
         assert got[step] == pytest.approx(expected[step], rel=1e-5, abs=1e-6), step

@@ -78,6 +78,19 @@ class BadVideoError(RuntimeError):
     """A video or frame folder that cannot be read; the message starts with its path."""
 
 
+def _allowed_label(backend: str, source: Source) -> str:
+    """The source's name for messages, after checking :data:`OFF_RULES` lets ``backend`` read it.
+
+    Raises:
+        BadVideoError: a rule keeps ``backend`` off this file (the next backend reads it).
+    """
+    path = source_label(source)
+    off = off_reason(backend, source)
+    if off:
+        raise BadVideoError(f'{path}: {off}')
+    return path
+
+
 class ShortStreamError(BadVideoError):
     """The stream holds fewer readable frames than its header says.
 
@@ -108,10 +121,7 @@ class DecordReader:
     def __init__(self, source: Source, num_threads: int = 1) -> None:
         import decord
         self.source = source
-        self.path = path = source_label(source)
-        off = off_reason(self.backend, source)
-        if off:
-            raise BadVideoError(f'{path}: {off}')
+        self.path = path = _allowed_label(self.backend, source)
         try:
             self._vr = decord.VideoReader(_fresh(source), num_threads=num_threads)
             self.num_frames = len(self._vr)
@@ -173,10 +183,7 @@ class TorchCodecReader:
     def __init__(self, source: Source, num_threads: int = 1) -> None:
         from torchcodec.decoders import VideoDecoder
         self.source = source
-        self.path = path = source_label(source)
-        off = off_reason(self.backend, source)
-        if off:
-            raise BadVideoError(f'{path}: {off}')
+        self.path = path = _allowed_label(self.backend, source)
         try:
             self._decoder = VideoDecoder(_fresh(source), seek_mode='exact',
                                          dimension_order='NHWC', num_ffmpeg_threads=num_threads)

@@ -15,16 +15,23 @@ contiguous byte range (no per-clip file open, the metadata load that breaks shar
 million clips); ``crc32`` catches a member corrupted after packing; ``path`` is the clip's
 original path, which names it in messages and in the packed ``filename`` meta key.
 
-Why a map-style dataset over the shards, not a streaming (iterable) one - litdata's
-``StreamingDataset``, webdataset's ``WebDataset``: MMEngine's runner always builds a sampler
-and hands it to ``torch.utils.data.DataLoader``, which rejects a sampler for an
-``IterableDataset``; litdata's resumable state lives in its own ``StreamingDataLoader``, which
-the runner neither builds nor checkpoints; and MMEngine resumes an ``IterBasedTrainLoop`` by
-decoding every seen batch again. Here the shards are random-access, so the order is the
-sampler's (:class:`~vmae2.datasets.streaming_sampler.ShardAwareSampler`: shards shuffled, then
-the clips inside each, split over ranks with equal counts) and mid-epoch resume is the sampler
-starting at its checkpointed position (:class:`~vmae2.datasets.streaming_sampler.
-StreamingResumeHook`), without reading the skipped clips.
+Why a map-style dataset over the shards, not a streaming (iterable) one - litdata 0.2.76's
+``StreamingDataset``, webdataset's ``WebDataset`` (checked, not assumed): MMEngine's runner
+builds every sampler config and hands it to ``torch.utils.data.DataLoader``, which rejects a
+sampler for an ``IterableDataset`` (``ValueError: DataLoader with IterableDataset: expected
+unspecified sampler option``); with ``sampler=None`` the loader builds, but then the epoch never
+reaches the dataset (``DistSamplerSeedHook`` finds no ``set_epoch``), no
+:class:`~vmae2.datasets.seeding.SampleKey` seeds the samples, and litdata's resumable state is
+kept by its own ``StreamingDataLoader`` (per-worker counts of yielded samples), which the runner
+neither builds nor checkpoints. MMEngine resumes an ``IterBasedTrainLoop`` by decoding every
+seen batch again, and an ``EpochBasedTrainLoop`` from the first batch of the epoch. Here the
+shards are random-access, so the order is the sampler's
+(:class:`~vmae2.datasets.streaming_sampler.ShardAwareSampler`: shards shuffled, then the clips
+inside each, split over ranks with equal counts) and a mid-epoch resume starts the sampler at
+its checkpointed position (:class:`~vmae2.datasets.streaming_sampler.StreamingResumeHook`),
+without reading the skipped clips. The format is a plain tar (stdlib ``tarfile``) plus an
+index: litdata's chunk format would bring boto3, botocore and obstore (~60 MB) for random
+reads that ``os.pread`` does.
 
 Everything else is :class:`VideoPretrainDataset`'s: per-source weights, repeated augmentation,
 per-sample seeding from :class:`~vmae2.datasets.seeding.SampleKey`, and unreadable members

@@ -1,20 +1,24 @@
 """StreamingPretrainDataset and ShardAwareSampler: a packed clip gives exactly what the list-file
 dataset gives for it, ranks get disjoint blocks of equal size, the order resumes from a saved
-position, and a corrupt or truncated member is a bad sample (counted, replaced). (Packing and the
+position (StreamingResumeHook: on --resume, not on load_from), and a corrupt or truncated
+member is a bad sample (counted, replaced). (Packing and the
 kill-and-resume training run: tests/tools/test_pack_shards.py.)"""
 import os.path as osp
 import runpy
 import shutil
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
+from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 
 from tests.helpers import REPO
 from vmae2.datasets import (
     SampleKey,
     ShardAwareSampler,
     StreamingPretrainDataset,
+    StreamingResumeHook,
     TooManyBadSamplesError,
     VideoPretrainDataset,
 )
@@ -169,3 +173,31 @@ def test_a_corrupt_member_is_a_bad_video_counted_and_replaced(packed, tmp_path):
     ds = StreamingPretrainDataset(bad, LOAD, VIEWS, max_bad_ratio=0.0, min_tried=1)
     with pytest.raises(TooManyBadSamplesError, match='truncated shard'):
         ds[SampleKey(11, 0, 0)]
+
+
+def test_resume_hook_saves_the_position_and_restores_it_on_resume_only(packed):
+    ds = StreamingPretrainDataset(packed[1], [])
+    sampler = ShardAwareSampler(ds, seed=2)
+    loader = SimpleNamespace(sampler=sampler, batch_size=3)
+    runner = SimpleNamespace(train_dataloader=loader, iter=7, epoch=1,
+                             train_loop=object.__new__(EpochBasedTrainLoop))
+    hook = StreamingResumeHook()
+    sampler.set_epoch(1)
+    hook.after_train_iter(runner, batch_idx=1)  # 2 batches of 3 clips into epoch 2
+    ckpt = dict(meta=dict(epoch=1, iter=8))
+    hook.before_save_checkpoint(runner, ckpt)
+    assert ckpt['meta']['streaming_sampler']['position'] == 6
+
+    def restarted(iter_, epoch):
+        fresh = ShardAwareSampler(ds, seed=2)
+        run = SimpleNamespace(train_dataloader=SimpleNamespace(sampler=fresh, batch_size=3),
+                              iter=iter_, epoch=epoch, train_loop=runner.train_loop)
+        new = StreamingResumeHook()
+        new.after_load_checkpoint(run, ckpt)
+        new.before_train(run)
+        return fresh
+    assert restarted(8, 1).start == 6 and len(restarted(8, 1)) == 6  # --resume
+    assert restarted(0, 0).start == 0  # load_from: the weights only, a fresh epoch
+    runner.train_loop = object.__new__(IterBasedTrainLoop)
+    with pytest.raises(ValueError, match='needs train_cfg type EpochBasedTrainLoop'):
+        hook.before_train(runner)

@@ -72,6 +72,7 @@ def test_demo_on_a_real_video(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.long  # ~6 min: `pytest -m long`
 def test_synthetic_training_reaches_the_target(tmp_path):
     """The README's synthetic run from scratch: frame mAP@0.5 >= 0.3 after 20 epochs."""
     work = tmp_path / 'work'

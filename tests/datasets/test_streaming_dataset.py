@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
+from torch.utils.data import DataLoader
 
 from tests.helpers import REPO
 from vmae2.datasets import (
@@ -21,6 +22,7 @@ from vmae2.datasets import (
     StreamingResumeHook,
     TooManyBadSamplesError,
     VideoPretrainDataset,
+    flatten_views_collate,
 )
 from vmae2.datasets.streaming_dataset import read_index
 
@@ -201,3 +203,19 @@ def test_resume_hook_saves_the_position_and_restores_it_on_resume_only(packed):
     runner.train_loop = object.__new__(IterBasedTrainLoop)
     with pytest.raises(ValueError, match='needs train_cfg type EpochBasedTrainLoop'):
         hook.before_train(runner)
+
+
+def test_worker_processes_read_the_same_items(packed):
+    """Forked DataLoader workers (after the main process has read the same shards) read the
+    members by offset and seed each sample by its key: 2 workers give what 0 workers give."""
+    ds = StreamingPretrainDataset(packed[1], LOAD, VIEWS, num_sample=2)
+    batches = {}
+    for workers in (0, 2):
+        sampler = ShardAwareSampler(ds, seed=4, rank=1, world_size=2)
+        loader = DataLoader(ds, batch_size=2, sampler=sampler, num_workers=workers,
+                            collate_fn=flatten_views_collate)
+        batches[workers] = [(b['inputs'], [s.filename for s in b['data_samples']])
+                            for b in loader]
+    assert len(batches[0]) == 3  # 6 clips of this rank, 2 views each
+    for (x0, f0), (x2, f2) in zip(batches[0], batches[2]):
+        assert f0 == f2 and all(torch.equal(a, b) for a, b in zip(x0, x2))

@@ -22,7 +22,12 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from vmae2.checkpoints import TRUST_ENV
 from vmae2.engine.startup_checks import check_config
-from vmae2.engine.strategies import is_sharded_checkpoint, merge_sharded_checkpoint
+from vmae2.engine.strategies import (
+    deepspeed_checkpoint_state,
+    is_deepspeed_checkpoint,
+    is_sharded_checkpoint,
+    merge_sharded_checkpoint,
+)
 from vmae2.setup_env import register_all_modules
 from vmae2.utils import setup_distributed
 
@@ -48,15 +53,20 @@ def parse_args():
 
 
 def merged_checkpoint(path: str, work_dir: str) -> str:
-    """``path``, or for a sharded FSDP checkpoint folder (``rank*.pth``) the single file its
-    shards merge into (written to ``work_dir``): a training config with a ``strategy`` is
-    tested on one process like any other."""
-    if not is_sharded_checkpoint(path):
+    """``path``, or for a sharded FSDP checkpoint folder (``rank*.pth``) or a DeepSpeed ZeRO-1/2
+    one (``mp_rank_00_model_states.pt``) the single file it merges into (written to
+    ``work_dir``): a training config with a ``strategy`` is tested on one process like any
+    other, without a process group or DeepSpeed."""
+    if is_sharded_checkpoint(path):
+        ckpt, what = merge_sharded_checkpoint(path), 'the shards of'
+    elif is_deepspeed_checkpoint(path):
+        ckpt, what = deepspeed_checkpoint_state(path), 'the DeepSpeed checkpoint'
+    else:
         return path
     out = osp.join(work_dir, osp.basename(osp.normpath(path)).replace('.pth', '') + '_merged.pth')
     os.makedirs(work_dir, exist_ok=True)
-    torch.save(merge_sharded_checkpoint(path), out)
-    print(f'merged the shards of {path} into {out}')
+    torch.save(ckpt, out)
+    print(f'merged {what} {path} into {out}')
     return out
 
 

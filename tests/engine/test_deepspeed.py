@@ -3,6 +3,7 @@ optimizer registration that survives DeepSpeed >= 0.19.7 (no `fp16.onebit`), and
 that takes vmae2's `clip_grad=None`."""
 import importlib.util
 import os.path as osp
+import sys
 
 import pytest
 import torch
@@ -21,8 +22,10 @@ ZERO2 = osp.join(REPO, 'configs', 'sharded', 'videomaev2_vit-l-p16_ft-16x4-zero2
 HAS_DEEPSPEED = importlib.util.find_spec('deepspeed') is not None
 
 
-@pytest.mark.skipif(HAS_DEEPSPEED, reason='deepspeed is installed')
-def test_zero2_config_without_deepspeed_fails_at_start_with_the_fix():
+def test_zero2_config_without_deepspeed_fails_at_start_with_the_fix(monkeypatch):
+    # as on a machine without DeepSpeed, installed or not here (None in sys.modules: the
+    # import raises ImportError)
+    monkeypatch.setitem(sys.modules, 'deepspeed', None)
     cfg = Config.fromfile(ZERO2)
     cfg.launcher = 'pytorch'
     assert cfg.strategy.zero_optimization.stage == 2
@@ -48,3 +51,26 @@ def test_deepspeed_wrapper_takes_no_clip_and_refuses_one():
     assert DeepSpeedOptimWrapper(opt, clip_grad=None).optimizer is opt
     with pytest.raises(ValueError, match='strategy.gradient_clipping=0.02'):
         DeepSpeedOptimWrapper(opt, clip_grad=dict(max_norm=0.02))
+
+
+def test_a_deepspeed_folder_is_read_weights_only_and_zero3_partitions_are_refused(tmp_path):
+    from vmae2.checkpoints import UntrustedCheckpointError
+    from vmae2.engine.strategies import deepspeed_checkpoint_state, is_deepspeed_checkpoint
+    folder = tmp_path / 'epoch_1.pth'
+    folder.mkdir()
+    assert not is_deepspeed_checkpoint(str(folder))
+    weights = {'backbone.cls_token': torch.arange(4.).bfloat16()}
+    torch.save(dict(module=weights, ds_config={'bf16': {'enabled': True}}, meta=dict(epoch=1)),
+               folder / 'mp_rank_00_model_states.pt')
+    assert is_deepspeed_checkpoint(str(folder))
+    state = deepspeed_checkpoint_state(str(folder))
+    assert torch.equal(state['state_dict']['backbone.cls_token'], weights['backbone.cls_token'])
+    assert state['meta'] == dict(epoch=1)
+    # ZeRO-3 writes no whole module weights
+    torch.save(dict(module=None, meta={}), folder / 'mp_rank_00_model_states.pt')
+    with pytest.raises(ValueError, match='gather_16bit_weights_on_model_save'):
+        deepspeed_checkpoint_state(str(folder))
+    # and a file with pickled objects is refused like any checkpoint
+    torch.save(dict(module=weights, hook=Config(dict(a=1))), folder / 'mp_rank_00_model_states.pt')
+    with pytest.raises(UntrustedCheckpointError):
+        deepspeed_checkpoint_state(str(folder))

@@ -73,8 +73,10 @@ def _check_paths(cfg: Config, errors: List[str], init_cfg: bool) -> None:
         if _REMOTE.match(path):
             continue
         path = osp.expanduser(path)
-        # a sharded FSDP checkpoint is a folder of rank files (vmae2.engine.strategies)
-        if not (osp.isfile(path) or osp.isfile(osp.join(path, 'rank0.pth'))):
+        # a sharded FSDP checkpoint is a folder of rank files (vmae2.engine.strategies), a
+        # DeepSpeed one a folder with mp_rank_00_model_states.pt
+        if not (osp.isfile(path) or osp.isfile(osp.join(path, 'rank0.pth'))
+                or osp.isfile(osp.join(path, 'mp_rank_00_model_states.pt'))):
             errors.append(f'{key}: checkpoint file not found: {path!r}')
 
 

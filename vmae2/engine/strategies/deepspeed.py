@@ -14,15 +14,24 @@ Without DeepSpeed installed nothing here imports it; building the strategy then 
 start (:func:`vmae2.engine.strategies.check_strategy`) with the command to install it.
 """
 import importlib
+import os.path as osp
 from typing import List, Optional
 
+import torch
 from mmengine._strategy import deepspeed as mmengine_deepspeed
 from mmengine._strategy.deepspeed import DeepSpeedOptimWrapper as MMEngineDeepSpeedOptimWrapper
+from mmengine._strategy.deepspeed import DeepSpeedStrategy as MMEngineDeepSpeedStrategy
 from mmengine.registry import OPTIMIZERS
 
-from vmae2.registry import OPTIM_WRAPPERS
+from vmae2.checkpoints import safe_load
+from vmae2.registry import OPTIM_WRAPPERS, STRATEGIES
 
-__all__ = ['register_deepspeed_optimizers', 'DeepSpeedOptimWrapper']
+__all__ = ['register_deepspeed_optimizers', 'DeepSpeedOptimWrapper', 'DeepSpeedStrategy',
+           'is_deepspeed_checkpoint', 'deepspeed_checkpoint_state']
+
+#: The file of a DeepSpeed checkpoint folder that holds the (whole, under ZeRO-1/2) module
+#: weights and the runner's client state; the optimizer partitions lie beside it.
+MODEL_STATES = 'mp_rank_00_model_states.pt'
 
 #: (module, class) of the DeepSpeed optimizers MMEngine registers; some are gone in 0.19.7+.
 _DEEPSPEED_OPTIMIZERS = (
@@ -64,3 +73,102 @@ class DeepSpeedOptimWrapper(MMEngineDeepSpeedOptimWrapper):
                 f'optim_wrapper.clip_grad={clip_grad} does nothing under DeepSpeed: set '
                 f'strategy.gradient_clipping={clip_grad.get("max_norm")} instead')
         super().__init__(optimizer)
+
+
+@STRATEGIES.register_module()
+class DeepSpeedStrategy(MMEngineDeepSpeedStrategy):
+    """MMEngine's DeepSpeed strategy with what MMEngine 0.10.7 + DeepSpeed 0.19.8 break, fixed.
+
+    * ``deepspeed.initialize`` returns a ``DeepSpeedZeroOptimizer`` that MMEngine puts in
+      ``optim_wrapper.optimizer``; it is no ``torch.optim.Optimizer`` and has no ``defaults``,
+      which MMEngine's and vmae2's schedulers read for the base lr (measured: AttributeError
+      building ``WarmupCosineLR``). It gets the wrapped optimizer's ``defaults``.
+    * ``save_checkpoint`` / ``resume`` / ``load_checkpoint`` take a ``callback`` and ignore it,
+      so no ``before_save_checkpoint`` / ``after_load_checkpoint`` hook runs (vmae2's
+      ``SafeCheckpointHook`` stores the message hub as plain data there): it is called here.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # DeepSpeed stores its config (``ds_config``) in every checkpoint: as plain dicts, so
+        # that the file loads weights-only (a ConfigDict would not)
+        self.config = _plain(self.config)
+
+    def _wrap_model(self, model):
+        wrapper = super()._wrap_model(model)
+        optimizer = getattr(getattr(self, 'optim_wrapper', None), 'optimizer', None)
+        if optimizer is not None and not hasattr(optimizer, 'defaults'):
+            optimizer.defaults = optimizer.optimizer.defaults
+        # DeepSpeed reads its files with torch.load(weights_only=False); vmae2 reads every
+        # checkpoint weights-only (vmae2.checkpoints.safe_load), its own sharded ones too
+        wrapper.model.checkpoint_engine.load = _safe_engine_load
+        return wrapper
+
+    def save_checkpoint(self, filename, *, save_optimizer=True, save_param_scheduler=True,
+                        extra_ckpt=None, callback=None):
+        extra_ckpt = dict(extra_ckpt or {})
+        if callback is not None:
+            callback(extra_ckpt)
+        super().save_checkpoint(filename, save_optimizer=save_optimizer,
+                                save_param_scheduler=save_param_scheduler, extra_ckpt=extra_ckpt)
+
+    def resume(self, filename, *, callback=None, **kwargs):
+        ckpt = super().resume(filename, **kwargs)
+        if callback is not None:
+            callback(ckpt)
+        return ckpt
+
+    def load_checkpoint(self, filename, *, callback=None, **kwargs):
+        ckpt = super().load_checkpoint(filename, **kwargs)
+        if callback is not None:
+            callback(ckpt)
+        return ckpt
+
+
+def _plain(obj):
+    """``obj`` with every mapping a plain ``dict`` and every sequence a ``list``."""
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def _deepspeed_data_types() -> list:
+    """DeepSpeed's own data records in its optimizer partitions (the loss scaler's numbers,
+    the ZeRO stage enum, fragment offsets): attributes only, allow-listed for its files alone."""
+    from deepspeed.runtime.fp16.loss_scaler import LossScaler
+    from deepspeed.runtime.zero.config import ZeroStageEnum
+    from deepspeed.utils.tensor_fragment import fragment_address
+    return [LossScaler, ZeroStageEnum, fragment_address]
+
+
+def _safe_engine_load(path: str, map_location=None):
+    """DeepSpeed's ``TorchCheckpointEngine.load`` through :func:`safe_load` (weights only,
+    plus DeepSpeed's data records)."""
+    with torch.serialization.safe_globals(_deepspeed_data_types()):
+        return safe_load(path, map_location=map_location or 'cpu')
+
+
+def is_deepspeed_checkpoint(path: str) -> bool:
+    """Whether ``path`` is a checkpoint folder written by :class:`DeepSpeedStrategy`
+    (``epoch_N.pth/`` with ``mp_rank_00_model_states.pt`` and the optimizer partitions)."""
+    return osp.isdir(path) and osp.isfile(osp.join(path, MODEL_STATES))
+
+
+def deepspeed_checkpoint_state(folder: str) -> dict:
+    """``dict(state_dict, meta)`` of a ZeRO-1/2 checkpoint folder, for one process without
+    DeepSpeed (``tools/test.py`` accepts the folder), read weights-only.
+
+    The weights are the engine's module weights: whole under ZeRO-1/2, in the engine's dtype
+    (bf16 with ``bf16.enabled``; the fp32 masters live in the optimizer partitions). A ZeRO-3
+    folder holds only partitions and is refused with what to do.
+    """
+    ckpt = safe_load(osp.join(folder, MODEL_STATES), map_location='cpu')
+    module = ckpt.get('module')
+    if not module:
+        raise ValueError(
+            f'{folder} holds no whole module weights (ZeRO-3 partitions them): save with '
+            f'strategy.zero_optimization.gather_16bit_weights_on_model_save=True, or merge the '
+            f'partitions with DeepSpeed\'s zero_to_fp32.py')
+    return dict(state_dict=dict(module), meta=ckpt.get('meta', {}))

@@ -15,6 +15,9 @@ default_hooks = dict(
     # the last good checkpoint; action='skip' skips such steps (counted); fp16 AMP: stops after
     # `max_amp_skips` gradient-scaler skips in a row
     nonfinite_loss=dict(type='NonFiniteLossHook', action='stop', max_amp_skips=20),
+    # drop path / dropout / mixup drawn per step from (seed, iteration, rank): a resumed run
+    # replays the uninterrupted one step for step (vmae2/engine/hooks/step_seed_hook.py)
+    step_seed=dict(type='StepSeedHook'),
 )
 # Keeps checkpoints loadable with torch.load(weights_only=True): the message hub's history
 # buffers are saved as plain data and restored on resume (see vmae2/engine/hooks).

@@ -74,3 +74,19 @@ def test_a_deepspeed_folder_is_read_weights_only_and_zero3_partitions_are_refuse
     torch.save(dict(module=weights, hook=Config(dict(a=1))), folder / 'mp_rank_00_model_states.pt')
     with pytest.raises(UntrustedCheckpointError):
         deepspeed_checkpoint_state(str(folder))
+
+
+@pytest.mark.skipif(not HAS_DEEPSPEED, reason='deepspeed is not installed')
+def test_resuming_a_zero_folder_on_another_world_size_fails_at_start(tmp_path, monkeypatch):
+    folder = tmp_path / 'epoch_1.pth'
+    folder.mkdir()
+    torch.save(dict(module={'w': torch.zeros(1)}, dp_world_size=2, meta={}),
+               folder / 'mp_rank_00_model_states.pt')
+    cfg = Config.fromfile(ZERO2)
+    cfg.launcher, cfg.resume, cfg.load_from = 'pytorch', True, str(folder)
+    monkeypatch.setenv('WORLD_SIZE', '2')
+    assert check_strategy(cfg) == 'DeepSpeedStrategy'
+    monkeypatch.setenv('WORLD_SIZE', '4')
+    with pytest.raises(StrategyConfigError, match=r'DeepSpeed checkpoint of 2 ranks, this run '
+                       r'has 4: resume it on 2 ranks.*tools/test\.py'):
+        check_strategy(cfg)

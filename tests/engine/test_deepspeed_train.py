@@ -67,16 +67,17 @@ def test_zero2_pretraining_resumes_with_the_same_logged_losses(tmp_path):
     assert_resume_matches(cfg_path, full, str(tmp_path / 'resumed'))
 
 
-def test_zero2_finetuning_checkpoint_tests_on_one_process(tmp_path):
+def test_zero2_finetuning_resumes_and_its_checkpoint_tests_on_one_process(tmp_path):
     cfg = Config.fromfile(FINETUNE)
     data = str(tmp_path / 'data')
-    cfg.merge_from_dict(small_finetune_options(data))
+    cfg.merge_from_dict(small_finetune_options(data, max_epochs=2))
     no_workers(cfg)
     cfg = _with_zero2(cfg)
     cfg_path = str(tmp_path / 'finetune_zero2.py')
     cfg.dump(cfg_path)
     work = str(tmp_path / 'work')
     dist_train(cfg_path, work)
+    assert_resume_matches(cfg_path, work, str(tmp_path / 'resumed'))
     folder = osp.join(work, 'epoch_1.pth')
 
     from vmae2.engine.strategies import deepspeed_checkpoint_state

@@ -50,16 +50,17 @@ def test_fsdp_pretraining_resumes_with_the_samelogged_losses(tmp_path):
 
 
 @pytest.mark.slow
-def test_fsdp_finetuning_checkpoint_tests_on_one_process(tmp_path):
+def test_fsdp_finetuning_resumes_and_its_checkpoint_tests_on_one_process(tmp_path):
     cfg = Config.fromfile(FINETUNE)
     data = str(tmp_path / 'data')
-    cfg.merge_from_dict(small_finetune_options(data))
+    cfg.merge_from_dict(small_finetune_options(data, max_epochs=2))
     no_workers(cfg)
     cfg = _with_strategy(cfg, 'sharded')
     cfg_path = str(tmp_path / 'finetune_fsdp.py')
     cfg.dump(cfg_path)
     work = str(tmp_path / 'work')
     dist_train(cfg_path, work)
+    assert_resume_matches(cfg_path, work, str(tmp_path / 'resumed'))
     folder = osp.join(work, 'epoch_1.pth')
     assert osp.isfile(osp.join(folder, 'rank1.pth'))
 

@@ -7,13 +7,17 @@ skipped for a K400 model. Right after reading the file and before copying it, th
 ``after_load_checkpoint``; this hook there rewrites the checkpoint's ``state_dict`` into the
 model's own keys with :func:`vmae2.checkpoints.load_checkpoint` (which converts the
 layout, drops the pretraining decoder and maps a K710 head onto K400 / K600 / K700 rows with
-the official index lists). A checkpoint that already fits the model (resuming) is left alone.
+the official index lists). A checkpoint that already fits the model (resuming) is left alone,
+and so is a rank file of vmae2's sharded FSDP checkpoints (``meta['fsdp_shard']``: the model's
+own names, each tensor this rank's 1-D slice, loaded by the strategy).
 """
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from vmae2.checkpoints import load_checkpoint
 from vmae2.registry import HOOKS
+
+from ..strategies.shards import clean_name
 
 __all__ = ['OfficialCheckpointHook']
 
@@ -25,13 +29,25 @@ class OfficialCheckpointHook(Hook):
     priority = 'VERY_HIGH'
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        if 'fsdp_shard' in (checkpoint.get('meta') or {}):
+            return
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        own = model.state_dict()
         sd = checkpoint.get('state_dict', checkpoint)
-        fits = all(k in sd and sd[k].shape == v.shape for k, v in own.items()
-                   if not k.startswith('data_preprocessor'))
-        if fits:
+        if _fits(model, sd):
             return
         load_checkpoint(model, {k: v for k, v in checkpoint.items()})
         # the runner copies `state_dict` next: hand it the converted weights
         checkpoint['state_dict'] = {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def _fits(model, sd: dict) -> bool:
+    """Whether ``sd`` holds every tensor of ``model`` under the model's own names (and shapes).
+
+    Under FSDP the model's parameters are this rank's 1-D slices, named with wrapper prefixes,
+    and its ``state_dict()`` would gather them all: the names are compared without the
+    prefixes, the shapes are not (a full checkpoint being resumed has the whole tensors).
+    """
+    sharded = any(clean_name(n) != n for n, _ in model.named_parameters())
+    own = {clean_name(n): t.shape for n, t in (*model.named_parameters(), *model.named_buffers())}
+    return all(k in sd and (sharded or sd[k].shape == shape) for k, shape in own.items()
+               if not k.startswith('data_preprocessor'))

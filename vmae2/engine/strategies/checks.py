@@ -10,6 +10,7 @@ from mmengine.config import Config
 
 from vmae2.checkpoints import safe_load
 
+from .deepspeed import deepspeed_world_size, is_deepspeed_checkpoint
 from .shards import is_sharded_checkpoint, rank_file
 
 __all__ = ['check_strategy', 'StrategyConfigError', 'SHARDED_STRATEGIES']
@@ -66,6 +67,16 @@ def _check_resume_world_size(cfg: Config) -> None:
     path = cfg.get('load_from') if cfg.get('resume') else None
     if isinstance(cfg.get('resume'), str):
         path = cfg.resume
+    if path and is_deepspeed_checkpoint(path):
+        saved = deepspeed_world_size(path)
+        if saved != _world_size():
+            raise StrategyConfigError(
+                f'{osp.basename(path)} is a DeepSpeed checkpoint of {saved} ranks, this run has '
+                f'{_world_size()}: resume it on {saved} ranks (DeepSpeed cannot repartition ZeRO '
+                'optimizer state), or evaluate it with tools/test.py (any number of processes), '
+                'which writes its weights as one *_merged.pth file a new run can start from '
+                "(init_cfg=dict(type='Pretrained', checkpoint=...))")
+        return
     if not path or not is_sharded_checkpoint(path):
         return
     saved = safe_load(rank_file(path, 0), map_location='cpu')['meta']['fsdp_shard']['world_size']

@@ -27,7 +27,8 @@ from vmae2.checkpoints import safe_load
 from vmae2.registry import OPTIM_WRAPPERS, STRATEGIES
 
 __all__ = ['register_deepspeed_optimizers', 'DeepSpeedOptimWrapper', 'DeepSpeedStrategy',
-           'is_deepspeed_checkpoint', 'deepspeed_checkpoint_state']
+           'is_deepspeed_checkpoint', 'deepspeed_checkpoint_state',
+           'deepspeed_world_size']
 
 #: The file of a DeepSpeed checkpoint folder that holds the (whole, under ZeRO-1/2) module
 #: weights and the runner's client state; the optimizer partitions lie beside it.
@@ -113,13 +114,16 @@ class DeepSpeedStrategy(MMEngineDeepSpeedStrategy):
                                 save_param_scheduler=save_param_scheduler, extra_ckpt=extra_ckpt)
 
     def resume(self, filename, *, callback=None, **kwargs):
-        ckpt = super().resume(filename, **kwargs)
-        if callback is not None:
-            callback(ckpt)
-        return ckpt
+        return self._after_load(super().resume(filename, **kwargs), callback)
 
     def load_checkpoint(self, filename, *, callback=None, **kwargs):
-        ckpt = super().load_checkpoint(filename, **kwargs)
+        return self._after_load(super().load_checkpoint(filename, **kwargs), callback)
+
+    def _after_load(self, ckpt: dict, callback) -> dict:
+        """Run the ``after_load_checkpoint`` hooks on the checkpoint in MMEngine's layout: the
+        engine has loaded the weights already, and hooks that read ``state_dict`` (vmae2's
+        ``OfficialCheckpointHook``) see them there, fitting the model."""
+        ckpt.setdefault('state_dict', self.model.model.module_state_dict())
         if callback is not None:
             callback(ckpt)
         return ckpt
@@ -148,6 +152,11 @@ def _safe_engine_load(path: str, map_location=None):
     plus DeepSpeed's data records)."""
     with torch.serialization.safe_globals(_deepspeed_data_types()):
         return safe_load(path, map_location=map_location or 'cpu')
+
+
+def deepspeed_world_size(folder: str) -> int:
+    """The data-parallel world size that wrote a ZeRO checkpoint folder."""
+    return int(safe_load(osp.join(folder, MODEL_STATES), map_location='cpu')['dp_world_size'])
 
 
 def is_deepspeed_checkpoint(path: str) -> bool:

@@ -228,7 +228,10 @@ class FSDPStrategy(MMEngineFSDPStrategy):
         sharded = self.checkpoint_format == 'sharded'
         ckpt = dict(extra_ckpt or {})
         ckpt.setdefault('meta', {})
-        ckpt['meta'].update(seed=self.seed, time=time.strftime('%Y%m%d_%H%M%S'),
+        # the run's seed before MMEngine adds the rank (diff_rank_seed): resume adds it again,
+        # and every rank reads its own file here (measured: rank 1 resumed with seed 2, not 1)
+        seed = self.seed - get_rank() if self._randomness.get('diff_rank_seed') else self.seed
+        ckpt['meta'].update(seed=seed, time=time.strftime('%Y%m%d_%H%M%S'),
                             mmengine=mmengine.__version__)
         has_optim = save_optimizer and hasattr(self, 'optim_wrapper')
         if sharded:
@@ -261,14 +264,15 @@ class FSDPStrategy(MMEngineFSDPStrategy):
         self.logger.info(f'Load checkpoint from {filename}')
         if is_sharded_checkpoint(filename):
             ckpt = safe_load(rank_file(filename, get_rank()), map_location='cpu')
-            shard = ckpt['meta'].pop('fsdp_shard')
+            shard = ckpt['meta']['fsdp_shard']
             if shard['world_size'] != get_world_size():
                 raise RuntimeError(
                     f'{filename} is sharded over {shard["world_size"]} ranks; resume it on '
                     f'{shard["world_size"]} ranks, or train with '
                     f"strategy.state_dict_cfg='full' (resumes on any world size)")
-            if callback is not None:
+            if callback is not None:  # hooks see meta['fsdp_shard']: slices, not a model
                 callback(ckpt)
+            ckpt['meta'].pop('fsdp_shard')
             load_local_shard_state(self.model, ckpt.pop('state_dict'), shard['layout'])
             self._loaded_sharded = True  # its optimizer state is this rank's own
             return ckpt

@@ -5,12 +5,30 @@ error that names the wrong package and how to fix it), and works around the one 
 mmaction2 1.2.0 PyPI release (see :mod:`vmae2.utils.compat`).
 """
 import configparser as _configparser
+import importlib.util as _importlib_util
+import os as _os
 import os.path as _osp
 from importlib import metadata as _metadata
 
 from packaging.requirements import Requirement as _Requirement
 
 from .version import __version__, version_info
+
+
+def _quiet_deepspeed_on_cpu() -> None:
+    """Where DeepSpeed is installed, MMEngine's runner module imports it, and on a machine
+    without CUDA its accelerator detection prints "Setting accelerator to CPU..." to *stdout*:
+    into the data that tools print (``get_flops.py``'s table, measured). Naming the accelerator
+    it would pick anyway (``DS_ACCELERATOR``, DeepSpeed's own switch; a value already set
+    wins) keeps it quiet. Nothing is touched without DeepSpeed, or with a CUDA GPU."""
+    if 'DS_ACCELERATOR' in _os.environ or _importlib_util.find_spec('deepspeed') is None:
+        return
+    import torch
+    if not (torch.cuda.device_count() > 0 and torch.cuda.is_available()):
+        _os.environ['DS_ACCELERATOR'] = 'cpu'
+
+
+_quiet_deepspeed_on_cpu()
 
 #: The packages whose versions ``import vmae2`` checks, and why each matters. The pins
 #: themselves live in one place, ``setup.cfg`` (``install_requires``, with the reason for each

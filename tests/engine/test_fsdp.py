@@ -74,13 +74,13 @@ def _assert_close(sharded: dict, ref: dict, what: str) -> None:
     assert worst < 1e-5, f'{what}: max abs difference {worst}'
 
 
-def _worker(rank: int, port: int, tmp: str) -> None:
+def _worker(rank: int, port: int, tmp: str, check=None) -> None:
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port), RANK=str(rank),
                       WORLD_SIZE=str(WORLD), LOCAL_RANK=str(rank), OMP_NUM_THREADS='1')
     torch.set_num_threads(1)
     dist.init_process_group('gloo', rank=rank, world_size=WORLD)
     try:
-        _check(rank, tmp)
+        (check or _check)(rank, tmp)
     finally:
         dist.destroy_process_group()
 
@@ -165,6 +165,43 @@ def _check(rank: int, tmp: str) -> None:
 @pytest.mark.slow
 def test_fsdp_two_cpu_ranks_match_one_process(tmp_path):
     mp.spawn(_worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD, join=True)
+
+
+def _check_accumulation(rank: int, tmp: str) -> None:
+    """accumulative_counts=2 under FSDP, one clip per rank and micro-step: one update equal to
+    a single process's step on the 4 clips, clipped by the same global norm."""
+    from vmae2.registry import MODELS, STRATEGIES
+    from vmae2.setup_env import register_all_modules
+    register_all_modules(init_default_scope=False)
+    init_default_scope('vmae2')
+    cfg = _tiny_cfg()
+    hub = MessageHub.get_instance('test_fsdp_accumulation')
+    ref = MODELS.build(copy.deepcopy(cfg.model))
+    ref_wrapper = build_optim_wrapper(ref, copy.deepcopy(cfg.optim_wrapper))
+    strategy = STRATEGIES.build(dict(
+        cfg.strategy, work_dir=osp.join(tmp, f'acc{rank}'),
+        env_kwargs=dict(launcher='pytorch', dist_cfg=dict(backend='gloo'))))
+    model, wrapper = strategy.prepare(
+        MODELS.build(copy.deepcopy(cfg.model)),
+        optim_wrapper=dict(copy.deepcopy(cfg.optim_wrapper), accumulative_counts=2),
+        dispatch_kwargs=dict(max_iters=2))
+    start = _full_state(model)
+    ref.load_state_dict(start)  # (prepare ran init_weights on rank 0's model)
+    ref.train_step(_batch(0, 4), ref_wrapper)
+    ref_norm = hub.get_scalar('train/grad_norm').current()
+    model.train_step(_batch(rank, rank + 1), wrapper)  # micro-step 1: no update yet
+    assert all(not v for v in wrapper.optimizer.state.values())  # no optimizer step taken
+    _assert_close(_full_state(model), start, 'after the first micro-step')
+    model.train_step(_batch(2 + rank, 3 + rank), wrapper)
+    assert ref_norm > 0.05  # the clip was active
+    assert hub.get_scalar('train/grad_norm').current() == pytest.approx(ref_norm, rel=1e-5)
+    _assert_close(_full_state(model), ref.state_dict(), 'after 2 accumulated micro-steps')
+
+
+@pytest.mark.slow
+def test_fsdp_gradient_accumulation_equals_one_large_step(tmp_path):
+    mp.spawn(_worker, args=(_free_port(), str(tmp_path), _check_accumulation), nprocs=WORLD,
+             join=True)
 
 
 def test_strategy_without_process_group_fails_at_start():

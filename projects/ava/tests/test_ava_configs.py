@@ -117,3 +117,28 @@ def test_vit_g_on_the_meta_device():
     assert sum(p.numel() for p in model.parameters()) == pytest.approx(1011.7e6, rel=1e-3)
     feat = model.backbone(torch.zeros(1, 3, 16, 252, 252, device='meta'))
     assert tuple(feat.shape) == (1, 1408, 8, 18, 18)
+
+
+def test_synthetic_pretrained_and_scratch_detectors_differ_only_in_the_init():
+    """The README's pretrained-vs-scratch comparison: the pretrained detector reads the last
+    checkpoint of the synthetic pretraining config's default work dir, and trains with the
+    from-scratch config's recipe (layer decay 1.0: every layer of the 4-block ViT at the lr)."""
+    synthetic = osp.join(CONFIGS, 'synthetic')
+    pre_name = 'videomaev2_vit-t-p8_dual-mask_1xb8-120e_synthetic-ava'
+    pre = Config.fromfile(osp.join(synthetic, f'{pre_name}.py'))
+    scratch = Config.fromfile(
+        osp.join(synthetic, 'fastrcnn_vit-t-p8_1xb8-8x2x1-20e_synthetic-ava.py'))
+    pretrained = Config.fromfile(
+        osp.join(synthetic, 'fastrcnn_vit-t-p8_1xb8-8x2x1-20e_synthetic-ava-pretrained.py'))
+    assert pre.train_cfg.max_epochs == 120 and pre.model.encoder_mask.ratio == 0.75
+    assert pre.default_hooks.checkpoint.interval in (40, 120)  # the last epoch is saved
+    assert pretrained.model.backbone.init_cfg == dict(
+        type='Pretrained', checkpoint=f'work_dirs/{pre_name}/epoch_120.pth')
+    assert 'init_cfg' not in scratch.model.backbone or not scratch.model.backbone.init_cfg
+    assert pretrained.model.backbone.arch == scratch.model.backbone.arch == pre.model.backbone.arch
+    for key in ('optim_wrapper', 'param_scheduler', 'train_cfg', 'train_dataloader',
+                'val_dataloader', 'val_evaluator', 'randomness'):
+        assert pretrained[key] == scratch[key], key
+    pretrained.model.backbone.pop('init_cfg')
+    assert pretrained.model == scratch.model
+    assert scratch.optim_wrapper.paramwise_cfg.layer_decay_rate == 1.0

@@ -216,7 +216,7 @@ def test_synthetic_configs_take_one_step_on_their_own_data(small_root):
     """The synthetic detection and pretraining configs, each on its own dataset and pipeline
     (the small set), through a train step of their model and optimizer."""
     for name, collate in (('fastrcnn_vit-t-p8_1xb8-8x2x1-20e_synthetic-ava.py', pseudo_collate),
-                          ('videomaev2_vit-t-p8_dual-mask_1xb8-40e_synthetic-ava.py',
+                          ('videomaev2_vit-t-p8_dual-mask_1xb8-120e_synthetic-ava.py',
                            FUNCTION.get('flatten_views_collate'))):
         cfg = Config.fromfile(osp.join(SYNTHETIC, name))
         dataset = DATASETS.build(dict(cfg.train_dataloader.dataset, root=small_root,

@@ -129,12 +129,13 @@ def test_head_follows_the_backbone_or_refuses():
 
 def test_layer_decay_under_the_detector_prefix():
     cfg = Config.fromfile(SYNTHETIC)
+    L, ld = 4, 0.75  # the AVA recipe's rate (the synthetic config itself uses 1.0)
+    cfg.optim_wrapper.paramwise_cfg.layer_decay_rate = ld
     model = MODELS.build(cfg.model)
     wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     scale = {n: g['lr_scale'] for g in wrapper.optimizer.param_groups for n in g['param_names']}
     decay = {n: g['weight_decay'] for g in wrapper.optimizer.param_groups
              for n in g['param_names']}
-    L, ld = 4, 0.75
     assert scale['backbone.patch_embed.proj.weight'] == pytest.approx(ld ** (L + 1))
     assert scale['backbone.blocks.0.attn.qkv.weight'] == pytest.approx(ld ** L)
     assert scale['backbone.blocks.3.mlp.fc1.weight'] == pytest.approx(ld)
@@ -147,7 +148,7 @@ def test_layer_decay_under_the_detector_prefix():
 
 def test_init_from_a_pretraining_checkpoint_and_a_wrong_width(tmp_path):
     pre_cfg = Config.fromfile(osp.join(
-        CONFIGS, 'synthetic', 'videomaev2_vit-t-p8_dual-mask_1xb8-40e_synthetic-ava.py'))
+        CONFIGS, 'synthetic', 'videomaev2_vit-t-p8_dual-mask_1xb8-120e_synthetic-ava.py'))
     pre = MODELS.build(pre_cfg.model)
     path = str(tmp_path / 'pre.pth')
     torch.save(dict(state_dict=pre.state_dict(), meta=dict(pos_embed_type='3d')), path)

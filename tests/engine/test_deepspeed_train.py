@@ -13,12 +13,12 @@ from mmengine.config import Config
 
 from tests.helpers import REPO
 from tests.helpers.launch import (
+    FINETUNE,
     assert_resume_matches,
     dist_train,
     free_port,
-    no_workers,
     run_test_tool,
-    small_finetune_options,
+    small_finetuning,
     small_pretraining,
 )
 from tests.helpers.runs import logged_losses
@@ -28,8 +28,6 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not HAS_DEEPSPEED, reason='deepspeed is not installed')]
 
 ZERO2_BASE = osp.join(REPO, 'configs', '_base_', 'strategies', 'zero2_bf16.py')
-FINETUNE = osp.join(REPO, 'configs', 'experiments',
-                    'data_efficiency_finetune_vit-t-p8_1xb16-30e_synthetic-motion.py')
 WORLD = 2
 
 
@@ -68,11 +66,7 @@ def test_zero2_pretraining_resumes_with_the_same_logged_losses(tmp_path):
 
 
 def test_zero2_finetuning_resumes_and_its_checkpoint_tests_on_one_process(tmp_path):
-    cfg = Config.fromfile(FINETUNE)
-    data = str(tmp_path / 'data')
-    cfg.merge_from_dict(small_finetune_options(data, max_epochs=2))
-    no_workers(cfg)
-    cfg = _with_zero2(cfg)
+    cfg = _with_zero2(small_finetuning(str(tmp_path / 'data')))
     cfg_path = str(tmp_path / 'finetune_zero2.py')
     cfg.dump(cfg_path)
     work = str(tmp_path / 'work')

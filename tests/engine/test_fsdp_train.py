@@ -12,16 +12,13 @@ from tests.helpers import REPO
 from tests.helpers.launch import (
     assert_resume_matches,
     dist_train,
-    no_workers,
     run_test_tool,
-    small_finetune_options,
+    small_finetuning,
     small_pretraining,
 )
 from tests.helpers.runs import logged_losses
 
 FSDP_BASE = osp.join(REPO, 'configs', '_base_', 'strategies', 'fsdp_bf16.py')
-FINETUNE = osp.join(REPO, 'configs', 'experiments',
-                    'data_efficiency_finetune_vit-t-p8_1xb16-30e_synthetic-motion.py')
 
 
 def _with_strategy(cfg: Config, state_dict_cfg: str) -> Config:
@@ -51,11 +48,7 @@ def test_fsdp_pretraining_resumes_with_the_samelogged_losses(tmp_path):
 
 @pytest.mark.slow
 def test_fsdp_finetuning_resumes_and_its_checkpoint_tests_on_one_process(tmp_path):
-    cfg = Config.fromfile(FINETUNE)
-    data = str(tmp_path / 'data')
-    cfg.merge_from_dict(small_finetune_options(data, max_epochs=2))
-    no_workers(cfg)
-    cfg = _with_strategy(cfg, 'sharded')
+    cfg = _with_strategy(small_finetuning(str(tmp_path / 'data')), 'sharded')
     cfg_path = str(tmp_path / 'finetune_fsdp.py')
     cfg.dump(cfg_path)
     work = str(tmp_path / 'work')

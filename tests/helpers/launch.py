@@ -9,8 +9,12 @@ import sys
 
 from tests.helpers import REPO
 
-__all__ = ['free_port', 'dist_train', 'small_finetune_options', 'no_workers', 'small_pretraining',
-           'assert_resume_matches', 'run_test_tool']
+#: the SyntheticMotion fine-tuning config the multi-rank tests shrink
+FINETUNE = osp.join(REPO, 'configs', 'experiments',
+                    'data_efficiency_finetune_vit-t-p8_1xb16-30e_synthetic-motion.py')
+
+__all__ = ['FINETUNE', 'free_port', 'dist_train', 'small_finetune_options', 'no_workers',
+           'small_pretraining', 'small_finetuning', 'assert_resume_matches', 'run_test_tool']
 
 
 def free_port() -> int:
@@ -73,6 +77,16 @@ def small_pretraining(data_root: str, max_epochs: int = 2):
     cfg.merge_from_dict(small_options(data_root, max_epochs=max_epochs))
     no_workers(cfg)
     cfg.custom_hooks = [dict(type='SafeCheckpointHook', priority='VERY_HIGH')]
+    return cfg
+
+
+def small_finetuning(data_root: str, max_epochs: int = 2):
+    """The SyntheticMotion fine-tuning config shrunk by ``small_finetune_options``, its data read
+    in the main process."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(FINETUNE)
+    cfg.merge_from_dict(small_finetune_options(data_root, max_epochs=max_epochs))
+    no_workers(cfg)
     return cfg
 
 

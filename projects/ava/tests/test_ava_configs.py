@@ -131,6 +131,8 @@ def test_synthetic_pretrained_and_scratch_detectors_differ_only_in_the_init():
     pretrained = Config.fromfile(
         osp.join(synthetic, 'fastrcnn_vit-t-p8_1xb8-8x2x1-20e_synthetic-ava-pretrained.py'))
     assert pre.train_cfg.max_epochs == 120 and pre.model.encoder_mask.ratio == 0.75
+    # normalised targets: with raw pixels the pretrained detector lost to scratch (README)
+    assert pre.model.norm_pix_loss is True
     assert pre.default_hooks.checkpoint.interval in (40, 120)  # the last epoch is saved
     assert pretrained.model.backbone.init_cfg == dict(
         type='Pretrained', checkpoint=f'work_dirs/{pre_name}/epoch_120.pth')

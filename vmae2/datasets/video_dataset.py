@@ -3,7 +3,7 @@
 mmaction2's ``VideoDataset`` / ``RepeatAugDataset`` let any decoding error end a fine-tuning
 run, and ``RepeatAugDataset`` accepts only ``DecordInit`` / ``DecordDecode``. The datasets here
 take the same arguments and list files, run the same pipelines (vmae2's ``VideoInit`` /
-``VideoDecode`` - decord with a PyAV fallback and a decode time limit - or mmaction2's
+``VideoDecode`` - torchcodec / decord / PyAV in turn, with a decode time limit - or mmaction2's
 loaders, under mmaction2's samplers), and handle a video that cannot be read as pretraining
 does:
 

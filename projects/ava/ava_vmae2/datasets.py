@@ -4,7 +4,8 @@
 mmaction2's transforms, heads and metric work on it) with:
 
 * frames *and* videos read by vmae2's readers (``VideoInit`` -> :class:`SampleAVAClip` ->
-  :class:`AVADecode`: decord with the PyAV fallback on open and on decode). A video is
+  :class:`AVADecode`: the first of torchcodec / decord / PyAV that opens a file, the
+  others fallbacks on open and on decode). A video is
   ``data_prefix.img / (video_id + video_ext)`` and must start at ``timestamp_start`` (900 s)
   and run at ``fps`` (see the README for how to cut AVA's videos);
 * CSV rows checked (:func:`read_annotations`): wrong column counts and non-numbers are errors

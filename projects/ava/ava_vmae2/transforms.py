@@ -86,7 +86,7 @@ def scale_boxes(results: Dict) -> Dict:
 
 @TRANSFORMS.register_module()
 class AVADecode(VideoDecode):
-    """vmae2's ``VideoDecode`` (decord with a PyAV fallback, each frame once), then the boxes
+    """vmae2's ``VideoDecode`` (the backends in turn, each frame once), then the boxes
     to pixels.
 
     A video whose frame rate differs from the dataset's ``fps`` by more than 1 % is refused:

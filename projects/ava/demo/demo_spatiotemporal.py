@@ -14,7 +14,7 @@ box. Person boxes come from, in order of preference:
    timestamp in whole seconds from the start of this video), ``--proposals``;
 3. one whole-frame box (the default: it needs no weights).
 
-Frames are read with vmae2's readers (decord, PyAV fallback). The output video shows each
+Frames are read with vmae2's readers (torchcodec, decord, PyAV in turn). The output video shows each
 keyframe's boxes with their top labels and scores until the next keyframe; the JSON lists, per
 keyframe, its frame index, time, and each box (pixels of the input video) with its actions.
 """

@@ -16,16 +16,16 @@ runs the real decode path. Layout of ``root``::
     classes.txt                    one class name a line
     meta.json                      the generation settings, written last (the set is complete)
 """
-import json
 import os
 import os.path as osp
-import shutil
-from typing import Dict
+from typing import Dict, Optional
 
 import cv2
 import numpy as np
 
 from vmae2.registry import FUNCTION
+
+from .generated_set import existing_set, publish_set, staging_folder
 
 CLASSES = ('moving_right', 'moving_left', 'moving_down', 'moving_up', 'rotating_clockwise',
            'rotating_counterclockwise', 'growing', 'shrinking')
@@ -90,8 +90,13 @@ def render_clip(label: int, rng: np.random.Generator, num_frames: int = 32,
     return frames
 
 
-def write_video(path: str, frames: np.ndarray, fps: int = 16, codec: str = 'libx264') -> None:
-    """Writes ``(T, H, W, 3)`` uint8 RGB frames with PyAV (H.264 by default, or ``mpeg4``)."""
+def write_video(path: str, frames: np.ndarray, fps: int = 16, codec: str = 'libx264',
+                keyint: Optional[int] = None) -> None:
+    """Writes ``(T, H, W, 3)`` uint8 RGB frames with PyAV (H.264 by default, or ``mpeg4``).
+
+    ``keyint`` (H.264): a keyframe every ``keyint`` frames exactly (no scene-cut keyframes),
+    for sets whose readers seek; by default x264 places them.
+    """
     import av
     with av.open(path, 'w') as container:
         stream = container.add_stream(codec, rate=fps)
@@ -103,7 +108,9 @@ def write_video(path: str, frames: np.ndarray, fps: int = 16, codec: str = 'libx
             # single-threaded; the first keyframe already differs), none in 640 with asm=0, which
             # costs ~10 ms a clip
             stream.options = {'crf': '16', 'preset': 'veryfast', 'threads': '1',
-                              'x264-params': 'asm=0'}
+                              'x264-params': 'asm=0' + (
+                                  f':keyint={keyint}:min-keyint={keyint}:scenecut=0'
+                                  if keyint else '')}
         else:
             stream.bit_rate = 2_000_000
         for frame in frames:
@@ -153,11 +160,10 @@ def generate_synthetic_motion(root: str = 'data/synthetic_motion',
     paths = {name: osp.join(root, f'{name}.txt')
              for name in ('pretrain_list', 'train_list', 'val_list', 'classes')}
     paths['root'] = root
-    if _check_existing(root, settings):
+    if existing_set(root, settings, 'SyntheticMotion'):
         return paths
 
-    tmp = f'{root.rstrip("/")}.tmp-{os.getpid()}'
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = staging_folder(root)
     os.makedirs(osp.join(tmp, 'videos'))
     num_val = int(round(clips_per_class * val_ratio))
     lines = dict(pretrain_list=[], train_list=[], val_list=[])
@@ -175,29 +181,5 @@ def generate_synthetic_motion(root: str = 'data/synthetic_motion',
             f.write('\n'.join(rows) + '\n')
     with open(osp.join(tmp, 'classes.txt'), 'w') as f:
         f.write('\n'.join(CLASSES[:num_classes]) + '\n')
-    with open(osp.join(tmp, 'meta.json'), 'w') as f:
-        json.dump(settings, f, indent=2)
-    os.makedirs(osp.dirname(osp.abspath(root)), exist_ok=True)
-    try:
-        os.rename(tmp, root)
-    except OSError:  # another process finished first: keep its copy if it matches
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not _check_existing(root, settings):
-            raise
+    publish_set(tmp, root, settings, 'SyntheticMotion')
     return paths
-
-
-def _check_existing(root: str, settings: dict) -> bool:
-    """True when ``root`` holds a complete set with ``settings``; raises on a mismatch."""
-    if not osp.exists(root):
-        return False
-    meta = osp.join(root, 'meta.json')
-    if not osp.isfile(meta):
-        raise FileExistsError(f'{root} exists but holds no SyntheticMotion set (no meta.json); '
-                              f'remove it or choose another root')
-    with open(meta) as f:
-        found = json.load(f)
-    if found != settings:
-        raise FileExistsError(f'{root} holds a SyntheticMotion set generated with {found}, not '
-                              f'{settings}; remove it or choose another root')
-    return True

@@ -30,16 +30,15 @@ Keyframes are annotated every second from 901 s to the end, as AVA annotates eac
 902 s. Everything is drawn from ``seed`` per (split, video), so the set is deterministic.
 """
 import csv
-import json
 import os
 import os.path as osp
 import pickle
-import shutil
 from typing import Dict, List, Sequence
 
 import cv2
 import numpy as np
 
+from vmae2.datasets.generated_set import existing_set, publish_set, staging_folder
 from vmae2.datasets.synthetic_motion import write_video
 from vmae2.registry import FUNCTION
 
@@ -221,11 +220,10 @@ def generate_synthetic_ava(root: str = 'data/synthetic_ava',
         paths[f'{split}_ann'] = osp.join(ann, f'{split}.csv')
         paths[f'{split}_exclude'] = osp.join(ann, f'{split}_excluded_timestamps.csv')
         paths[f'{split}_proposals'] = osp.join(ann, f'{split}_proposals.pkl')
-    if _check_existing(root, settings):
+    if existing_set(root, settings, 'SyntheticAVA'):
         return paths
 
-    tmp = f'{root.rstrip("/")}.tmp-{os.getpid()}'
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = staging_folder(root)
     os.makedirs(osp.join(tmp, 'annotations'))
     for split_idx, (split, count) in enumerate(zip(('train', 'val'), num_videos)):
         rows, excluded, proposals, videos = [], [], {}, []
@@ -263,15 +261,7 @@ def generate_synthetic_ava(root: str = 'data/synthetic_ava',
     with open(osp.join(tmp, 'annotations', 'action_list.pbtxt'), 'w') as f:
         for i, name in SYNTHETIC_AVA_ACTIONS.items():
             f.write(f'label {{\n  name: "{name}"\n  label_id: {i}\n}}\n')
-    with open(osp.join(tmp, 'meta.json'), 'w') as f:
-        json.dump(settings, f, indent=2)
-    os.makedirs(osp.dirname(osp.abspath(root)), exist_ok=True)
-    try:
-        os.rename(tmp, root)
-    except OSError:  # another process finished first: keep its copy if it matches
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not _check_existing(root, settings):
-            raise
+    publish_set(tmp, root, settings, 'SyntheticAVA')
     return paths
 
 
@@ -290,19 +280,3 @@ def _write_layouts(root, video_id, frames, fps, layouts, codec):
 def _write_csv(path, rows):
     with open(path, 'w', newline='') as f:
         csv.writer(f).writerows(rows)
-
-
-def _check_existing(root: str, settings: dict) -> bool:
-    """True when ``root`` holds a complete set with ``settings``; raises on a mismatch."""
-    if not osp.exists(root):
-        return False
-    meta = osp.join(root, 'meta.json')
-    if not osp.isfile(meta):
-        raise FileExistsError(f'{root} exists but holds no SyntheticAVA set (no meta.json); '
-                              'remove it or choose another root')
-    with open(meta) as f:
-        found = json.load(f)
-    if found != settings:
-        raise FileExistsError(f'{root} holds a SyntheticAVA set generated with {found}, not '
-                              f'{settings}; remove it or choose another root')
-    return True

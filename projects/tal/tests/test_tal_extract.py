@@ -148,11 +148,12 @@ def test_official_preprocessing_and_other_settings_refused(setup, batch8):
 
 
 def test_bad_and_short_videos(setup, tmp_path, capsys):
-    from projects.tal.tal_vmae2.datasets.synthetic_tal import write_video
+    from vmae2.datasets.synthetic_motion import write_video
     videos = tmp_path / 'v'
     videos.mkdir()
     (videos / 'broken.mp4').write_bytes(b'not a video at all' * 100)
-    write_video(str(videos / 'short.mp4'), np.random.randint(0, 255, (10, 32, 32, 3), np.uint8))
+    write_video(str(videos / 'short.mp4'), np.random.randint(0, 255, (10, 32, 32, 3), np.uint8),
+                keyint=16)
     out = tmp_path / 'out'
     extract_features.main([setup['cfg'], setup['ckpt'], '--videos', str(videos), '--out',
                            str(out), '--num-workers', '1'])

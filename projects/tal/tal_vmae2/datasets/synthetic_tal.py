@@ -24,34 +24,18 @@ Layout of ``root``::
 import json
 import os
 import os.path as osp
-import shutil
 from typing import Dict, List, Tuple
 
 import cv2
 import numpy as np
 
-from vmae2.datasets.synthetic_motion import _shape_points
+from vmae2.datasets.generated_set import existing_set, publish_set, staging_folder
+from vmae2.datasets.synthetic_motion import _shape_points, write_video
 
 __all__ = ['TAL_CLASSES', 'render_video', 'write_video', 'generate_synthetic_tal']
 
 TAL_CLASSES = ('sliding', 'rotating', 'pulsing', 'shaking')
 FORMAT_VERSION = 3  # 2: faster, larger motions; 3: smooth ends, a keyframe every 16 frames
-
-
-def write_video(path: str, frames: np.ndarray, fps: int = 16, keyint: int = 16) -> None:
-    """``(T, H, W, 3)`` uint8 RGB frames -> H.264, deterministic, a keyframe every ``keyint``."""
-    import av
-    with av.open(path, 'w') as container:
-        stream = container.add_stream('libx264', rate=fps)
-        stream.width, stream.height = frames.shape[2], frames.shape[1]
-        stream.pix_fmt = 'yuv420p'
-        stream.options = {'crf': '16', 'preset': 'veryfast', 'threads': '1',
-                          'x264-params': f'asm=0:keyint={keyint}:min-keyint={keyint}:scenecut=0'}
-        for frame in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format='rgb24')):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
 
 
 def _plan_actions(rng: np.random.Generator, num_frames: int, num_classes: int,
@@ -158,10 +142,9 @@ def generate_synthetic_tal(root: str = 'data/synthetic_tal',
                     action_frames=list(action_frames), seed=seed)
     paths = dict(root=root, annotations=osp.join(root, 'annotations.json'),
                  video_list=osp.join(root, 'video_list.txt'), videos=osp.join(root, 'videos'))
-    if _check_existing(root, settings):
+    if existing_set(root, settings, 'SyntheticTAL'):
         return paths
-    tmp = f'{root.rstrip("/")}.tmp-{os.getpid()}'
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = staging_folder(root)
     os.makedirs(osp.join(tmp, 'videos'))
     database, names = {}, []
     for subset_id, (subset, count) in enumerate((('train', num_train), ('test', num_test))):
@@ -170,7 +153,8 @@ def generate_synthetic_tal(root: str = 'data/synthetic_tal',
             n = int(rng.integers(frames[0], frames[1] + 1))
             video, actions = render_video(rng, n, size, num_classes, *action_frames)
             vid = f'{subset}_{i:04d}'
-            write_video(osp.join(tmp, 'videos', f'{vid}.mp4'), video, fps=fps)
+            # a keyframe every 16 frames: feature extraction seeks through long videos
+            write_video(osp.join(tmp, 'videos', f'{vid}.mp4'), video, fps=fps, keyint=16)
             names.append(f'videos/{vid}.mp4')
             database[vid] = dict(
                 subset=subset, duration=n / fps, fps=float(fps),
@@ -182,29 +166,5 @@ def generate_synthetic_tal(root: str = 'data/synthetic_tal',
                   indent=1)
     with open(osp.join(tmp, 'video_list.txt'), 'w') as f:
         f.write('\n'.join(names) + '\n')
-    with open(osp.join(tmp, 'meta.json'), 'w') as f:
-        json.dump(settings, f, indent=2)
-    os.makedirs(osp.dirname(osp.abspath(root)), exist_ok=True)
-    try:
-        os.rename(tmp, root)
-    except OSError:  # another process finished first: keep its copy if it matches
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not _check_existing(root, settings):
-            raise
+    publish_set(tmp, root, settings, 'SyntheticTAL')
     return paths
-
-
-def _check_existing(root: str, settings: dict) -> bool:
-    """True when ``root`` holds a complete set with ``settings``; raises on a mismatch."""
-    if not osp.exists(root):
-        return False
-    meta = osp.join(root, 'meta.json')
-    if not osp.isfile(meta):
-        raise FileExistsError(f'{root} exists but holds no SyntheticTAL set (no meta.json); '
-                              'remove it or choose another root')
-    with open(meta) as f:
-        found = json.load(f)
-    if found != settings:
-        raise FileExistsError(f'{root} holds a SyntheticTAL set generated with {found}, not '
-                              f'{settings}; remove it or choose another root')
-    return True

@@ -146,6 +146,10 @@ class VideoPretrainDataset(BaseDataset):
             source = int(rng.choice(len(self.weights), p=self.weights))
         else:
             source = self.source_of(index)
+        return self._member(source, rng)
+
+    def _member(self, source: int, rng: np.random.Generator) -> int:
+        """A uniformly drawn item of ``source`` (its items are a contiguous range here)."""
         lo, hi = self.source_ranges[source]
         return lo + int(rng.integers(hi - lo))
 

@@ -48,8 +48,7 @@ import numpy as np
 
 from vmae2.registry import DATASETS
 
-from .pretrain_dataset import PICK_STAGE, VideoPretrainDataset
-from .seeding import derive_seed
+from .pretrain_dataset import VideoPretrainDataset
 from .video_readers import BadVideoError
 from .video_sources import NamedBytes
 
@@ -203,18 +202,9 @@ class StreamingPretrainDataset(VideoPretrainDataset):
     def source_of(self, idx: int) -> int:
         return int(self.get_data_info(idx)['source_idx'])
 
-    def _pick(self, index: int, epoch: int, seed: Optional[int], attempt: int) -> int:
-        """As :meth:`VideoPretrainDataset._pick`, with each source's clips an index array
-        rather than a contiguous range."""
-        if attempt == 0 and self.weights is None:
-            return index
-        rng = np.random.default_rng(
-            derive_seed(seed, epoch, index, attempt, PICK_STAGE) if seed is not None else
-            np.random.randint(2**31))
-        if attempt == 0:
-            source = int(rng.choice(len(self.weights), p=self.weights))
-        else:
-            source = self.source_of(index)
+    def _member(self, source: int, rng: np.random.Generator) -> int:
+        """A uniformly drawn clip of ``source`` (its clips are an index array here, not a
+        contiguous range)."""
         members = self.source_members[source]
         return int(members[rng.integers(len(members))])
 

@@ -28,6 +28,7 @@ config needs every file it inherits.
 import argparse
 import os.path as osp
 import sys
+import time
 
 import torch
 from mmengine.config import Config, DictAction
@@ -193,6 +194,12 @@ def main():
             ', '.join(f'{"bf16" if a else "fp32"} {r:.4g} GFLOP/s' for a, r in rates.items()))
     else:
         roof = {n: float('nan') for n in steps}
+
+    for v in variants:  # the first call of a compiled step compiles its forward and backward
+        if v[3]:
+            start = time.perf_counter()
+            steps[name(v)]()
+            print(f'compile + first step ({name(v)}): {time.perf_counter() - start:.1f} s')
 
     sampler = RssSampler() if device.type == 'cpu' else None
     times, mems = time_interleaved(steps, args.iters, args.warmup, device, sampler)

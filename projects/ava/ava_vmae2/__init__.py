@@ -12,12 +12,12 @@ import os.path as osp
 import vmae2  # noqa: F401  (first: it patches mmaction2 1.2's missing modules)
 
 from .annotations import (
-                          AVAAnnotationError,
-                          load_proposals,
-                          make_image_key,
-                          read_annotations,
-                          read_exclusions,
-                          read_label_map,
+    AVAAnnotationError,
+    load_proposals,
+    make_image_key,
+    read_annotations,
+    read_exclusions,
+    read_label_map,
 )
 from .backbone import AVAVideoViT, interpolated_position_table
 from .datasets import AVAKineticsVmae2Dataset, AVAVmae2Dataset

@@ -74,6 +74,15 @@ def test_matrix_attention_kernels_roofline_and_profile(tmp_path):
                                          rel=1e-3)
         assert fraction == pytest.approx(rate / roofline, rel=0.02, abs=1e-3)
         assert 0.05 < mem < 64
+    # the reference matmul timed between the steps, and each step's fraction of its median rate
+    along = next(line for line in lines if line.startswith('reference GEMM timed between'))
+    rates = re.search(r'fp32 ([\d.]+) GFLOP/s, bf16 ([\d.]+) GFLOP/s;', along)
+    assert rates and float(rates[1]) > 0 and float(rates[2]) > 0
+    for r in rows:
+        share = float(re.search(re.escape(r[0]) + r' ([\d.]+)%', along)[1]) / 100
+        expect = float(r[5]) / float(rates[1] if r[0].startswith('fp32') else rates[2])
+        assert share == pytest.approx(expect, rel=0.02, abs=1e-3)
+    assert not any(r[0].startswith('reference') for r in table_rows(lines, 'reference GEMM '))
     # one profile per variant, the kinds' times add up to the summed op time
     assert stdout.count('--profile: ') == 8
     block = stdout.split('--profile: bf16 dual attn=math')[1]

@@ -13,6 +13,10 @@ process before the steps (see :mod:`vmae2.analysis.roofline`). The last column i
 of the work the step does: the count includes embedding the tubelets hidden from the encoder
 (as the paper counts), which the model skips. Without bf16 hardware (an AVX2-only CPU) bf16
 runs reference kernels: the bf16 roofline is then not measured (unless ``--gemm-shape``).
+A last line gives the same reference matmul timed again between the steps, as one more
+interleaved variant (10 matmuls a round): its median rate is the GEMM rate of the minutes the
+steps ran in, and each step's fraction of it (on shared cores the best-burst roofline moves
+more from run to run than the steps do; the table keeps the fixed convention).
 
 Variants: ``--amp`` is bf16 autocast (CPU and CUDA); ``--matrix`` runs fp32 / bf16 x dual /
 encoder-only masking; each ``--attn-impl`` value is a variant (attention kernel of every
@@ -26,7 +30,9 @@ memory, so on a CPU each variant's peak RSS is an upper bound (the process peak 
 config needs every file it inherits.
 """
 import argparse
+import math
 import os.path as osp
+import statistics
 import sys
 import time
 
@@ -76,6 +82,7 @@ def main():
     from vmae2.analysis.roofline import (
         GEMM_SHAPE,
         RssSampler,
+        gemm_burst,
         gemm_rate,
         machine_line,
         native_bf16,
@@ -201,8 +208,23 @@ def main():
             steps[name(v)]()
             print(f'compile + first step ({name(v)}): {time.perf_counter() - start:.1f} s')
 
+    # the reference matmul again, as one more variant timed between the steps: its median rate
+    # is the GEMM rate of the same minutes as the steps (the roofline above is a best burst,
+    # which on shared cores moves more than the steps do)
+    bursts = {}
+    if not args.no_roofline:
+        for amp in sorted({v[0] for v in variants}):
+            if not math.isnan(rates[amp]):
+                bursts[f'reference GEMM {"bf16" if amp else "fp32"}'] = (amp, *gemm_burst(
+                    torch.bfloat16 if amp else torch.float32, device, shape))
+    timed = dict(steps, **{k: fn for k, (_, fn, _) in bursts.items()})
+
     sampler = RssSampler() if device.type == 'cpu' else None
-    times, mems = time_interleaved(steps, args.iters, args.warmup, device, sampler)
+    times, mems = time_interleaved(timed, args.iters, args.warmup, device, sampler)
+    alongside = {}
+    for k, (amp, _, burst_gflop) in bursts.items():
+        alongside[amp] = burst_gflop / statistics.median(times.pop(k))
+        mems.pop(k)
 
     cfg_name = osp.splitext(osp.basename(args.config))[0]
     mem_kind = 'max_memory_allocated' if device.type == 'cuda' else 'peak RSS'
@@ -212,6 +234,12 @@ def main():
           f'forward GMACs/clip ' + ', '.join(f'{"dual" if d else "encoder-only"} {m / B:.2f}'
                                              for d, m in gmacs.items()))
     print(roofline_table(times, gflop, roof, B, mems, mem_kind, done))
+    if alongside:
+        print('reference GEMM timed between the steps (median of the rounds): ' + ', '.join(
+            f'{"bf16" if a else "fp32"} {r:.4g} GFLOP/s' for a, r in alongside.items()) +
+            '; step at ' + ', '.join(
+                f'{n} {gflop[n] / statistics.median(times[n]) / alongside[v[0]]:.1%}'
+                for n, v in zip(steps, variants) if v[0] in alongside) + ' of it')
 
     if args.profile:
         for n, fn in steps.items():

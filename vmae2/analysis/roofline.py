@@ -23,7 +23,7 @@ from typing import Callable, Dict, Iterable, List, Sequence, Tuple
 
 import torch
 
-__all__ = ['GEMM_SHAPE', 'gemm_rate', 'step_gflop', 'RssSampler', 'time_interleaved',
+__all__ = ['GEMM_SHAPE', 'gemm_burst', 'gemm_rate', 'step_gflop', 'RssSampler', 'time_interleaved',
            'format_table', 'roofline_table', 'native_bf16', 'machine_line']
 
 #: ``(m, k, n)`` of the reference matmul.
@@ -67,6 +67,25 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def gemm_burst(dtype: torch.dtype, device='cpu', shape: Sequence[int] = GEMM_SHAPE,
+               number: int = 10) -> Tuple[Callable[[], None], float]:
+    """A callable that runs ``number`` reference matmuls ``(m, k) @ (k, n)`` back to back, and
+    their GFLOP (``2 * m * k * n * number / 1e9``). Its operands are made (and its output
+    page-faulted in) once, here."""
+    device = torch.device(device)
+    m, k, n = shape
+    g = torch.Generator(device='cpu').manual_seed(0)
+    a = torch.randn(m, k, generator=g).to(device, dtype)
+    b = torch.randn(k, n, generator=g).to(device, dtype)
+    out = torch.empty(m, n, device=device, dtype=dtype)
+    torch.mm(a, b, out=out)  # warm-up: kernel selection, page faults of `out`
+
+    def burst():
+        for _ in range(number):
+            torch.mm(a, b, out=out)
+    return burst, 2 * m * k * n * number / 1e9
+
+
 def gemm_rate(dtype: torch.dtype, device='cpu', shape: Sequence[int] = GEMM_SHAPE,
               rounds: int = 5, number: int = 10) -> float:
     """GFLOP/s of the best of ``rounds`` x ``number`` matmuls ``(m, k) @ (k, n)`` in ``dtype``.
@@ -82,21 +101,15 @@ def gemm_rate(dtype: torch.dtype, device='cpu', shape: Sequence[int] = GEMM_SHAP
         float: GFLOP/s (``2 * m * k * n * number / best_round_seconds / 1e9``).
     """
     device = torch.device(device)
-    m, k, n = shape
-    g = torch.Generator(device='cpu').manual_seed(0)
-    a = torch.randn(m, k, generator=g).to(device, dtype)
-    b = torch.randn(k, n, generator=g).to(device, dtype)
-    out = torch.empty(m, n, device=device, dtype=dtype)
-    torch.mm(a, b, out=out)  # warm-up: kernel selection, page faults of `out`
+    burst, gflop = gemm_burst(dtype, device, shape, number)
     best = float('inf')
     for _ in range(rounds):
         _sync(device)
         t0 = time.perf_counter()
-        for _ in range(number):
-            torch.mm(a, b, out=out)
+        burst()
         _sync(device)
         best = min(best, time.perf_counter() - t0)
-    return 2 * m * k * n * number / best / 1e9
+    return gflop / best
 
 
 def step_gflop(gmacs: float, passes: int = 3) -> float:

@@ -86,3 +86,32 @@ def test_stack_check_reports_the_video_backends(monkeypatch):
     line = video_readers.backend_report()
     assert "decord OFF (ModuleNotFoundError: No module named 'vmae2_no_such_module' " \
         "(pip install decord==0.6.0))" in line
+
+
+def test_multimodal_switch_is_read_from_source(tmp_path):
+    """mmaction2's VindLU switch is decided from transformers' source, without importing its
+    model machinery (5-6 s of every process); a module that lacks the helper turns it off."""
+    from vmae2.utils.compat import _defines_at_top_level
+    src = tmp_path / 'mod.py'
+    for text, found in [('from .pytorch_utils import (Conv1D, apply_chunking_to_forward)\n', True),
+                        ('def apply_chunking_to_forward(fn, *a):\n    pass\n', True),
+                        ('apply_chunking_to_forward = None\n', True),
+                        ('# apply_chunking_to_forward was removed\nx = 1\n', False),
+                        ('def f():\n    from x import apply_chunking_to_forward\n', False)]:
+        src.write_text(text)
+        assert _defines_at_top_level(str(src), 'apply_chunking_to_forward') is found, text
+    if importlib.util.find_spec('transformers') is None:
+        pytest.skip('transformers is not installed')
+    out = subprocess.run([
+        sys.executable, '-c',
+        'import sys, vmae2; from mmaction.utils import dependency as d; '
+        'import transformers.modeling_utils as m; '
+        "print(d.WITH_MULTIMODAL, hasattr(m, 'apply_chunking_to_forward'))"
+    ], capture_output=True, text=True, check=True)
+    switch, has_helper = out.stdout.split()
+    # the switch is on exactly when the installed transformers still has the helper
+    assert switch == has_helper
+    out = subprocess.run([sys.executable, '-c', "import sys, vmae2; "
+                          "print('transformers.modeling_utils' in sys.modules)"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == 'False'

@@ -10,6 +10,7 @@ release is used as is.
 mmaction2's multimodal (VindLU) models fail to import beside transformers 5; see
 :func:`_disable_incompatible_multimodal`.
 """
+import ast
 import importlib.util
 import os
 import sys
@@ -47,11 +48,35 @@ def _install_drn_placeholder() -> None:
     sys.modules[name + '.drn'] = mod
 
 
+def _defines_at_top_level(path: str, name: str) -> bool:
+    """Whether the module source at ``path`` binds ``name`` at its top level (a def, class,
+    assignment or import), read with :mod:`ast` instead of importing the module."""
+    with open(path, encoding='utf-8') as f:
+        tree = ast.parse(f.read(), path)
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names = [node.name]
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [(a.asname or a.name).split('.')[0] for a in node.names]
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        else:
+            continue
+        if name in names:
+            return True
+    return False
+
+
 def _disable_incompatible_multimodal() -> None:
     """mmaction2's VindLU models import helpers that transformers 5 removed
     (``apply_chunking_to_forward`` from ``transformers.modeling_utils``); with such a
     transformers installed (vmae2's tests use it as an oracle), ``import mmaction.models`` would
-    fail. Turn mmaction2's own switch off so it registers its placeholders instead."""
+    fail. Turn mmaction2's own switch off so it registers its placeholders instead.
+
+    The helper is looked for in ``modeling_utils``' source, not by importing it: that import
+    (all of transformers' model machinery) took 5-6 s of every ``import vmae2`` on a 2-core CPU.
+    """
     if 'mmaction.models' in sys.modules:
         return
     try:
@@ -60,6 +85,17 @@ def _disable_incompatible_multimodal() -> None:
         return
     if not getattr(dependency, 'WITH_MULTIMODAL', False):
         return
+    name = 'apply_chunking_to_forward'
+    spec = importlib.util.find_spec('transformers')  # a top-level name: nothing is imported
+    source = (os.path.join(spec.submodule_search_locations[0], 'modeling_utils.py')
+              if spec is not None and spec.submodule_search_locations else None)
+    if source is not None and os.path.isfile(source):
+        try:
+            if not _defines_at_top_level(source, name):
+                dependency.WITH_MULTIMODAL = False
+            return
+        except (OSError, SyntaxError, UnicodeDecodeError):
+            pass  # unreadable source: ask the module itself
     try:
         from transformers.modeling_utils import apply_chunking_to_forward  # noqa: F401
     except Exception:

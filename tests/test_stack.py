@@ -90,7 +90,7 @@ def test_stack_check_reports_the_video_backends(monkeypatch):
 
 def test_multimodal_switch_is_read_from_source(tmp_path):
     """mmaction2's VindLU switch is decided from transformers' source, without importing its
-    model machinery (5-6 s of every process); a module that lacks the helper turns it off."""
+    model machinery (5-6 s of ``import vmae2``); a module that lacks the helper turns it off."""
     from vmae2.utils.compat import _defines_at_top_level
     src = tmp_path / 'mod.py'
     for text, found in [('from .pytorch_utils import (Conv1D, apply_chunking_to_forward)\n', True),

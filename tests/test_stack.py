@@ -96,6 +96,9 @@ def test_multimodal_switch_is_read_from_source(tmp_path):
     for text, found in [('from .pytorch_utils import (Conv1D, apply_chunking_to_forward)\n', True),
                         ('def apply_chunking_to_forward(fn, *a):\n    pass\n', True),
                         ('apply_chunking_to_forward = None\n', True),
+                        ('try:\n    import torch\nexcept ImportError:\n    pass\nelse:\n'
+                         '    from .pytorch_utils import apply_chunking_to_forward\n', True),
+                        ('class A:\n    apply_chunking_to_forward = 1\n', False),
                         ('# apply_chunking_to_forward was removed\nx = 1\n', False),
                         ('def f():\n    from x import apply_chunking_to_forward\n', False)]:
         src.write_text(text)

@@ -50,10 +50,16 @@ def _install_drn_placeholder() -> None:
 
 def _defines_at_top_level(path: str, name: str) -> bool:
     """Whether the module source at ``path`` binds ``name`` at its top level (a def, class,
-    assignment or import), read with :mod:`ast` instead of importing the module."""
+    assignment or import, also inside a top-level ``if`` / ``try`` / ``with``), read with
+    :mod:`ast` instead of importing the module."""
     with open(path, encoding='utf-8') as f:
-        tree = ast.parse(f.read(), path)
-    for node in tree.body:
+        body = list(ast.parse(f.read(), path).body)
+    while body:
+        node = body.pop()
+        if isinstance(node, (ast.If, ast.Try, ast.With)):  # guarded imports run at import time
+            body += node.body + getattr(node, 'orelse', []) + getattr(node, 'finalbody', [])
+            body += [n for h in getattr(node, 'handlers', []) for n in h.body]
+            continue
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names = [node.name]
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
